@@ -1,0 +1,48 @@
+// swift-tools-version:6.0
+// Prism: a live, teachable event-sourced system in a terminal.
+// One module per layer; see README.md ("Architecture") for the picture.
+import PackageDescription
+
+let package = Package(
+    name: "Prism",
+    products: [
+        .executable(name: "prism", targets: ["prism"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // The append-only event log: segments, checksums, group commit, tail cache, subscriptions.
+        .target(name: "EventLog"),
+        // The generic CQRS engine: writer thread, projectors, checkpoints. Knows nothing of the shop.
+        .target(name: "CQRS", dependencies: ["EventLog"]),
+        // The demo domain of SPEC.md: commands, events, rules, the four views, the load generator.
+        .target(name: "Shop", dependencies: ["CQRS", "EventLog"]),
+        // ncursesw, reached through a shim for the macros and globals Swift cannot import.
+        .systemLibrary(
+            name: "CNCursesw",
+            path: "Sources/CNCursesw",
+            pkgConfig: "ncursesw",
+            providers: [.apt(["libncursesw5-dev"])]
+        ),
+        // The terminal wrapper: one curses thread, cell grids, glyphs, colours, themes.
+        .target(name: "Terminal", dependencies: ["CNCursesw"]),
+        // The dashboard: panes, layout, keys; renders into Terminal's cell grid.
+        .target(name: "Dashboard", dependencies: ["Terminal", "Shop", "CQRS", "EventLog"]),
+        // The command line.
+        .executableTarget(
+            name: "prism",
+            dependencies: [
+                "EventLog", "CQRS", "Shop", "Terminal", "Dashboard",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "EventLogTests", dependencies: ["EventLog"]),
+        .testTarget(name: "CQRSTests", dependencies: ["CQRS", "EventLog"]),
+        .testTarget(name: "ShopTests", dependencies: ["Shop", "CQRS", "EventLog"]),
+        .testTarget(name: "TerminalTests", dependencies: ["Terminal"]),
+        .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "Terminal", "Shop", "CQRS", "EventLog"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["EventLog"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,72 @@
+import EventLog
+
+/// Where an event sits in the log, handed to `evolve` and projections beside the event itself.
+public struct EventMeta: Sendable, Equatable {
+    public var position: UInt64
+    public var streamVersion: UInt64
+    /// Commit time, nanoseconds since the Unix epoch.
+    public var timestampNanos: Int64
+
+    public init(position: UInt64, streamVersion: UInt64, timestampNanos: Int64) {
+        self.position = position
+        self.streamVersion = streamVersion
+        self.timestampNanos = timestampNanos
+    }
+
+    public init(_ record: RecordView) {
+        self.init(
+            position: record.position, streamVersion: record.streamVersion,
+            timestampNanos: record.timestampNanos)
+    }
+}
+
+/// An event that can travel through the log: the domain owns its compact binary encoding, so
+/// the log stays ignorant of the domain and no JSON sits on the hot path.
+public protocol EventCodable: Sendable {
+    /// The stream the event belongs to, for example `order-o-12`.
+    var stream: String { get }
+    /// The event type's name, for example `OrderPlaced`.
+    var typeName: String { get }
+    /// Appends the payload's bytes to `buffer`.
+    func encodePayload(into buffer: inout [UInt8])
+    /// Decodes an event from a record of the log. Throws on bytes it does not understand.
+    static func decode(_ record: RecordView) throws -> Self
+}
+
+/// Why a command was refused. Nothing is appended for a rejected command.
+public struct Rejection: Error, Sendable, Equatable, CustomStringConvertible {
+    /// One human line, e.g. `insufficient stock for MUG: 2 available, 5 asked`.
+    public var reason: String
+    public init(_ reason: String) { self.reason = reason }
+    public var description: String { reason }
+}
+
+/// The write side of a domain: *decide* turns a command into events (or a rejection) given the
+/// write model, *evolve* folds an event into the write model. The engine owns when and where
+/// they run; the domain owns what they mean.
+public protocol Domain: Sendable {
+    associatedtype Command: Sendable
+    associatedtype Event: EventCodable
+    /// The write model: only what decisions need, nothing a screen needs.
+    associatedtype State: Sendable
+
+    func initialState() -> State
+    func decide(_ command: Command, state: State) -> Result<[Event], Rejection>
+    func evolve(_ state: inout State, event: Event, meta: EventMeta)
+}
+
+/// A read model for one category of user. The projector owns `State` (mutated in place, never
+/// shared) and publishes `View`s: small immutable snapshots that another thread can read for the
+/// price of a reference copy. `State` may grow with the log; a `View` should not.
+public protocol Projection: Sendable {
+    associatedtype Event: EventCodable
+    associatedtype State: Sendable
+    associatedtype View: Sendable
+
+    /// Stable lower-case name, e.g. `finance`; also the checkpoint's file name.
+    var name: String { get }
+    func initialState() -> State
+    func apply(_ event: Event, meta: EventMeta, to state: inout State)
+    /// The snapshot to publish, as of `position` (the last event applied).
+    func view(of state: State, position: UInt64) -> View
+}
