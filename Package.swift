@@ -22,7 +22,6 @@ let package = Package(
         .systemLibrary(
             name: "CNCursesw",
             path: "Sources/CNCursesw",
-            pkgConfig: "ncursesw",
             providers: [.apt(["libncursesw5-dev"])]
         ),
         // The terminal wrapper: one curses thread, cell grids, glyphs, colours, themes.

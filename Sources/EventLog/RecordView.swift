@@ -46,7 +46,7 @@ public struct RecordView {
     /// True when the event type equals `name`, without allocating a `String`.
     @inlinable
     public func typeIs(_ name: StaticString) -> Bool {
-        let count = name.utf8CodeUnitsCount
+        let count = name.utf8CodeUnitCount
         guard count == typeBytes.count else { return false }
         let other = UnsafeRawBufferPointer(start: name.utf8Start, count: count)
         return count == 0 || memcmp(typeBytes.baseAddress!, other.baseAddress!, count) == 0

@@ -1,0 +1,221 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+
+extension EventLog {
+    // MARK: Reading
+
+    /// Calls `body` for each record in `from...through`, clamped to the head, in position order,
+    /// until it returns false. Recent records come from memory; older ones from disk, checksums
+    /// verified. Throws ``LogError`` with file, offset and position on damage.
+    public func read(from: UInt64, through: UInt64 = .max, _ body: (RecordView) throws -> Bool) throws {
+        var position = max(from, 1)
+        let limit = min(through, head)
+        while position <= limit {
+            let chunk = try chunk(from: position, limit: limit)
+            guard try chunk.forEach(from: position, through: limit, body) else { return }
+            position = min(chunk.lastPosition, limit) + 1
+        }
+    }
+
+    /// Owned copies of the records in `from...through`.
+    public func events(from: UInt64, through: UInt64 = .max) throws -> [RecordedEvent] {
+        var out: [RecordedEvent] = []
+        try read(from: from, through: through) { out.append($0.materialize()); return true }
+        return out
+    }
+
+    /// A chunk that starts at or before `position` and contains it; `position <= limit <= head`.
+    func chunk(from position: UInt64, limit: UInt64) throws -> LogChunk {
+        if let cached = shared.withLock({ Self.tailChunk(containing: position, in: $0.tail) }) {
+            return cached
+        }
+        return try readChunkFromDisk(from: position, limit: limit)
+    }
+
+    static func tailChunk(containing position: UInt64, in tail: [LogChunk]) -> LogChunk? {
+        guard let first = tail.first, let last = tail.last,
+              position >= first.firstPosition, position <= last.lastPosition else { return nil }
+        var lo = 0, hi = tail.count - 1
+        while lo < hi {
+            let mid = (lo + hi + 1) / 2
+            if tail[mid].firstPosition <= position { lo = mid } else { hi = mid - 1 }
+        }
+        return tail[lo]
+    }
+
+    /// Reads up to about a megabyte of records starting at `position` from its segment file.
+    func readChunkFromDisk(from position: UInt64, limit: UInt64) throws -> LogChunk {
+        let (segments, hint) = shared.withLock { ($0.segments, $0.resumeHints[position]) }
+        guard let index = segments.lastIndex(where: { $0 <= position }) else {
+            throw LogError(.invalidArgument, "position \(position) is before the first segment", file: directory)
+        }
+        let segment = segments[index]
+        let path = segmentPath(segment)
+        var offset = Int64(RecordFormat.headerSize)
+        var expected = segment
+        if let hint, hint.segment == segment {
+            offset = hint.offset
+            expected = position
+        }
+        let fd = try io.open(path, O_RDONLY)
+        defer { io.close(fd) }
+        var size = 1 << 20
+        while true {
+            var buffer = [UInt8](repeating: 0, count: size)
+            let n = try buffer.withUnsafeMutableBytes { (raw) throws in try io.pread(fd, raw, offset: offset, path: path) }
+            var offsets: [Int32] = []
+            var firstIncluded: UInt64 = 0
+            var consumed = 0
+            var needBigger = 0
+            try buffer.withUnsafeBytes { (raw) throws in
+                while consumed < n {
+                    switch RecordFormat.parse(UnsafeRawBufferPointer(rebasing: raw[consumed..<n])) {
+                    case .incomplete(let needed):
+                        if n < size {
+                            // The file ends here: the record is not whole on disk.
+                            throw LogError(
+                                .corruption, "record is cut short by the end of the file",
+                                file: path, offset: offset + Int64(consumed), position: expected)
+                        }
+                        if offsets.isEmpty && consumed == 0 { needBigger = needed }
+                        return
+                    case .invalid(let reason):
+                        throw LogError(.corruption, reason, file: path, offset: offset + Int64(consumed), position: expected)
+                    case .record(let view, let recordSize):
+                        if view.position != expected {
+                            throw LogError(
+                                .corruption, "position \(view.position) where \(expected) was expected",
+                                file: path, offset: offset + Int64(consumed), position: expected)
+                        }
+                        if view.position >= position {
+                            if offsets.isEmpty { firstIncluded = view.position }
+                            offsets.append(Int32(consumed))
+                        }
+                        consumed += recordSize
+                        expected += 1
+                        if view.position >= limit { return }
+                    }
+                }
+            }
+            if needBigger > 0 {
+                size = needBigger
+                continue
+            }
+            if offsets.isEmpty {
+                if n == 0 || consumed == 0 {
+                    throw LogError(
+                        .corruption, "position \(position) is missing: the segment ends at \(expected - 1)",
+                        file: path, offset: offset, position: position)
+                }
+                offset += Int64(consumed)  // skipping records before `position`
+                continue
+            }
+            let chunk = LogChunk(firstPosition: firstIncluded, bytes: buffer, offsets: offsets)
+            let resume = chunk.lastPosition + 1
+            let resumeOffset = offset + Int64(consumed)
+            shared.withLock { s in
+                if s.resumeHints.count > 256 { s.resumeHints.removeAll(keepingCapacity: true) }
+                s.resumeHints[resume] = (segment, resumeOffset)
+            }
+            return chunk
+        }
+    }
+
+    // MARK: Publishing and waiting
+
+    /// Makes a committed chunk visible: adds it to the tail, moves the head, wakes waiters.
+    func publish(_ chunk: LogChunk?, tailEnd: TailEnd) {
+        let ready = shared.withLock { s -> [CheckedContinuation<Void, Never>] in
+            if let chunk {
+                s.tail.append(chunk)
+                s.tailBytes += chunk.byteCount
+                var drop = 0
+                while s.tailBytes > options.tailBudgetBytes && drop < s.tail.count {
+                    s.tailBytes -= s.tail[drop].byteCount
+                    drop += 1
+                }
+                if drop > 0 { s.tail.removeFirst(drop) }
+            }
+            s.tailEnd = tailEnd
+            headValue.store(tailEnd.lastPosition, ordering: .releasing)
+            var ready: [CheckedContinuation<Void, Never>] = []
+            s.waiters.removeAll { w in
+                if w.after < tailEnd.lastPosition { ready.append(w.continuation); return true }
+                return false
+            }
+            return ready
+        }
+        for c in ready { c.resume() }
+    }
+
+    /// Suspends until the head passes `position`, the log closes, or the task is cancelled.
+    public func waitForHead(after position: UInt64) async {
+        let id = shared.withLock { s -> UInt64 in s.nextWaiterId += 1; return s.nextWaiterId }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                let now = shared.withLock { s -> Bool in
+                    if s.closed || head > position || Task.isCancelled { return true }
+                    s.waiters.append((id, position, c))
+                    return false
+                }
+                if now { c.resume() }
+            }
+        } onCancel: {
+            let c = shared.withLock { s -> CheckedContinuation<Void, Never>? in
+                guard let i = s.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+                return s.waiters.remove(at: i).continuation
+            }
+            c?.resume()
+        }
+    }
+
+    /// Bytes held by the in-memory tail, never above the budget.
+    public var tailMemoryBytes: Int { shared.withLock { $0.tailBytes } }
+
+    /// The oldest position still served from memory, or nil when the tail is empty.
+    public var tailFirstPosition: UInt64? { shared.withLock { $0.tail.first?.firstPosition } }
+
+    // MARK: Following another process's writes
+
+    func startFollower() {
+        let thread = Thread { [self] in
+            while !followerStopped {
+                refresh()
+                let busy = shared.withLock { !$0.waiters.isEmpty }
+                usleep(UInt32((busy ? options.followIntervalMilliseconds : 50) * 1000))
+            }
+            committerDone.signal()
+        }
+        thread.name = "prism-log-follower"
+        thread.start()
+    }
+
+    /// For a read-only log: looks for batches the writer process has committed since the last
+    /// look, including in a new segment, and moves the head. Never reads past a whole batch.
+    public func refresh() {
+        guard isReadOnly else { return }
+        var end = shared.withLock { $0.tailEnd }
+        let before = end
+        while true {
+            let path = segmentPath(end.segment)
+            guard let fd = try? io.open(path, O_RDONLY) else { break }
+            defer { io.close(fd) }
+            guard var scanner = try? SegmentScanner(io: io, fd: fd, path: path),
+                  let (newEnd, why) = try? Recovery.scanBatches(&scanner, segment: end.segment, from: end.offset, lastPosition: end.lastPosition)
+            else { break }
+            end = newEnd
+            guard why == .endOfFile, newEnd.offset == scanner.fileSize else { break }
+            let nextFirst = end.lastPosition + 1
+            let nextPath = segmentPath(nextFirst)
+            guard let nfd = try? io.open(nextPath, O_RDONLY) else { break }
+            let ok = (try? SegmentScanner.readHeader(io: io, fd: nfd, path: nextPath, expectedFirst: nextFirst)) != nil
+            io.close(nfd)
+            guard ok else { break }
+            shared.withLock { if $0.segments.last! < nextFirst { $0.segments.append(nextFirst) } }
+            end = TailEnd(segment: nextFirst, offset: Int64(RecordFormat.headerSize), lastPosition: end.lastPosition)
+        }
+        if end != before { publish(nil, tailEnd: end) }
+    }
+}

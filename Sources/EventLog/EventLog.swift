@@ -1,0 +1,217 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Dispatch
+import Synchronization
+
+/// The backend-neutral face of an event store, so that a second backend (PostgreSQL) can sit
+/// beside the file log. Positions are contiguous from 1; `head` is the last durable position.
+public protocol EventStore: AnyObject, Sendable {
+    /// The last durable position; 0 when the log is empty.
+    var head: UInt64 { get }
+    /// Appends one atomic batch and returns once it is durable.
+    func append(_ events: [NewEvent]) throws -> AppendResult
+    /// Calls `body` for each record in `from...through` (clamped to the head) until it returns false.
+    func read(from: UInt64, through: UInt64, _ body: (RecordView) throws -> Bool) throws
+    /// An async sequence of batches from `position` on: catch-up from disk, then live.
+    func subscribe(from position: UInt64) -> LogSubscription
+}
+
+/// Where an appended batch landed.
+public struct AppendResult: Sendable, Equatable {
+    public var firstPosition: UInt64
+    public var lastPosition: UInt64
+}
+
+/// How hard an append works to be durable before it is acknowledged.
+public enum Durability: String, Sendable, Equatable {
+    /// One fdatasync per group commit: an acknowledged event survives a power cut. The default.
+    case full = "durable"
+    /// No fdatasync: survives a crash of Prism, not of the machine. For demos on slow disks; the
+    /// dashboard shows it.
+    case relaxed
+}
+
+/// What opening the log found and did.
+public struct OpenReport: Sendable, Equatable {
+    public struct Truncation: Sendable, Equatable {
+        public var file: String
+        public var offset: Int64
+        public var bytes: Int64
+        /// The position the cut record or batch would have had.
+        public var position: UInt64
+        public var reason: String
+    }
+    public var segments: Int
+    public var head: UInt64
+    /// Set when a torn tail or an unfinished batch was cut off.
+    public var truncation: Truncation?
+}
+
+public struct LogOptions: Sendable {
+    /// Segment files are capped at this size (a single oversized batch may exceed it).
+    public var segmentBytes: Int64 = 64 << 20
+    /// Budget of the in-memory tail; older chunks are dropped and read from disk again.
+    public var tailBudgetBytes: Int = 64 << 20
+    public var durability: Durability = .full
+    /// Wall clock in ns since the epoch, injectable for tests.
+    public var clock: @Sendable () -> Int64 = {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }
+    /// How often a read-only follower looks for new commits while someone waits for them.
+    public var followIntervalMilliseconds: Int = 5
+    public var io = FileIO()
+
+    public init() {}
+}
+
+/// The append-only event log: a folder of checksummed segment files, one writer process with
+/// a group-committing writer thread, any number of readers and live subscribers, in this process
+/// or in others (read-only).
+///
+/// Threads: appends are queued and committed by one internal committer thread; reads and
+/// subscriptions run on the caller's thread or task. Shared state sits behind one `Mutex`, held
+/// only to copy references or numbers, never across I/O.
+public final class EventLog: EventStore, @unchecked Sendable {
+    // @unchecked: the mutable writer state (`writer`) is touched only by the committer thread
+    // (or by `open` before that thread starts); everything else is a `let`, a `Mutex` or an
+    // `Atomic`.
+
+    public let directory: String
+    public let options: LogOptions
+    public let isReadOnly: Bool
+    public let report: OpenReport
+
+    let io: FileIO
+    let shared: Mutex<Shared>
+    let headValue: Atomic<UInt64>
+    private let lock: DirectoryLock?
+    var writer: WriterState?
+    let queue = Mutex<AppendQueue>(AppendQueue())
+    let workAvailable = DispatchSemaphore(value: 0)
+    let committerDone = DispatchSemaphore(value: 0)
+    let followerStop = Atomic<Bool>(false)
+    var followerStopped: Bool { followerStop.load(ordering: .acquiring) }
+
+    public var head: UInt64 { headValue.load(ordering: .acquiring) }
+    public var durability: Durability { options.durability }
+
+    /// Opens (creating if needed) the log in `directory` for writing. Takes the writer lock,
+    /// recovers a torn tail (see ``report``) and starts the committer thread.
+    public static func open(directory: String, options: LogOptions = LogOptions()) throws -> EventLog {
+        try EventLog(directory: directory, options: options, readOnly: false)
+    }
+
+    /// Opens an existing log for reading while another process may be writing it. Nothing on
+    /// disk is changed; a torn tail is simply not read.
+    public static func openReadOnly(directory: String, options: LogOptions = LogOptions()) throws -> EventLog {
+        try EventLog(directory: directory, options: options, readOnly: true)
+    }
+
+    private init(directory: String, options: LogOptions, readOnly: Bool) throws {
+        self.directory = directory
+        self.options = options
+        self.isReadOnly = readOnly
+        self.io = options.io
+        if readOnly {
+            let names = try io.listDirectory(directory)
+            if !names.contains(where: { RecordFormat.segmentFirstPosition($0) != nil }) {
+                throw LogError(.io, "no event log here (no segment files)", file: directory)
+            }
+            lock = nil
+        } else {
+            try io.makeDirectories(directory)
+            lock = try DirectoryLock(directory: directory, io: options.io)
+        }
+        do {
+            let recovered = try Recovery.openTail(directory: directory, io: options.io, repair: !readOnly)
+            self.report = recovered.report
+            self.shared = Mutex(Shared(segments: recovered.segments, tailEnd: recovered.tailEnd))
+            self.headValue = Atomic(recovered.report.head)
+            if readOnly {
+                io.close(recovered.fd)
+            } else {
+                writer = WriterState(
+                    fd: recovered.fd, segmentFirst: recovered.segments.last!, segmentSize: recovered.tailEnd.offset)
+            }
+        } catch {
+            lock?.release()
+            throw error
+        }
+        if readOnly {
+            startFollower()
+        } else {
+            startCommitter()
+        }
+    }
+
+    /// Stops the committer (after committing what is queued) or the follower, closes files and
+    /// releases the writer lock. Appends after `close` fail with `.closed`.
+    public func close() {
+        let wasOpen = shared.withLock { s -> Bool in
+            defer { s.closed = true }
+            return !s.closed
+        }
+        guard wasOpen else { return }
+        if isReadOnly {
+            followerStop.store(true, ordering: .releasing)
+            committerDone.wait()
+        } else {
+            queue.withLock { $0.closing = true }
+            workAvailable.signal()
+            committerDone.wait()
+            if let writer { io.close(writer.fd) }
+            lock?.release()
+        }
+        let waiters = shared.withLock { s -> [CheckedContinuation<Void, Never>] in
+            defer { s.waiters.removeAll() }
+            return s.waiters.map(\.continuation)
+        }
+        for w in waiters { w.resume() }
+    }
+
+    deinit {
+        if !shared.withLock({ $0.closed }) { close() }
+    }
+
+    /// The first positions of the segment files, in order.
+    public var segmentFirstPositions: [UInt64] { shared.withLock { $0.segments } }
+
+    func segmentPath(_ first: UInt64) -> String { directory + "/" + RecordFormat.segmentName(first) }
+}
+
+/// State shared between the committer, readers and subscribers.
+struct Shared {
+    var segments: [UInt64]
+    /// End of the last whole batch in the last segment (read-only followers scan on from here).
+    var tailEnd: TailEnd
+    /// The in-memory tail: recent chunks, oldest first, within the byte budget.
+    var tail: [LogChunk] = []
+    var tailBytes = 0
+    var waiters: [(id: UInt64, after: UInt64, continuation: CheckedContinuation<Void, Never>)] = []
+    var nextWaiterId: UInt64 = 0
+    var closed = false
+    /// Where a disk read that stopped at a position can resume: position -> (segment, offset).
+    var resumeHints: [UInt64: (segment: UInt64, offset: Int64)] = [:]
+}
+
+/// The end of the last whole batch of the last segment.
+struct TailEnd: Equatable {
+    var segment: UInt64
+    var offset: Int64
+    var lastPosition: UInt64
+}
+
+/// Mutable state of the writer, owned by the committer thread.
+struct WriterState {
+    var fd: Int32
+    var segmentFirst: UInt64
+    var segmentSize: Int64
+    /// Current version of every stream, built on the first append (see `loadStreamVersions`).
+    var streamVersions: [String: UInt64]? = nil
+    var buffer: [UInt8] = []
+    var offsets: [Int32] = []
+    var failure: LogError? = nil
+}

@@ -1,0 +1,187 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import Synchronization
+
+/// The one door through which the log reaches the file system.
+///
+/// Why one door: every system call's errno is read at once and EINTR is retried in one place,
+/// and tests inject real-looking failures (ENOSPC half-way through a write, EIO on fdatasync)
+/// here without a mock file system anywhere else. Modelled on swift-system's `Syscalls.swift`.
+public struct FileIO: Sendable {
+    /// Failures to inject; nil in production.
+    public var faults: FaultInjector?
+
+    public init(faults: FaultInjector? = nil) { self.faults = faults }
+
+    /// Runs `body`, retrying on EINTR, and turns -1 into a ``LogError`` naming `what` and `path`.
+    @inline(__always)
+    func call<T: BinaryInteger>(
+        _ op: FaultInjector.Operation, _ what: String, path: String, _ body: () -> T
+    ) throws -> T {
+        if let faults, let injected = faults.injected(op) {
+            throw LogError(.io, "\(what) failed: \(String(cString: strerror(injected)))", file: path, errno: injected)
+        }
+        while true {
+            let r = body()
+            if r >= 0 { return r }
+            let e = Glibc.errno
+            if e == EINTR { continue }
+            throw LogError(.io, "\(what) failed: \(String(cString: strerror(e)))", file: path, errno: e)
+        }
+    }
+
+    public func open(_ path: String, _ flags: Int32, _ mode: mode_t = 0o644) throws -> Int32 {
+        try call(.open, "open", path: path) { Glibc.open(path, flags | O_CLOEXEC, mode) }
+    }
+
+    public func close(_ fd: Int32) {
+        _ = Glibc.close(fd)  // close is not retried on EINTR: on Linux the fd is gone either way.
+    }
+
+    /// Reads up to `count` bytes at `offset`; returns fewer only at end of file.
+    public func pread(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, offset: Int64, path: String) throws -> Int {
+        var done = 0
+        while done < buffer.count {
+            let n = try call(.read, "read", path: path) {
+                Glibc.pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
+            }
+            if n == 0 { break }
+            done += n
+        }
+        return done
+    }
+
+    /// Writes all of `buffer` at `offset`, or throws. An injected partial write writes the
+    /// first bytes for real before failing, as a full disk does.
+    public func pwriteAll(_ fd: Int32, _ buffer: UnsafeRawBufferPointer, offset: Int64, path: String) throws {
+        var done = 0
+        if let faults, let (bytes, err) = faults.partialWrite(buffer.count) {
+            if bytes > 0 { _ = Glibc.pwrite(fd, buffer.baseAddress!, bytes, off_t(offset)) }
+            throw LogError(.io, "write failed: \(String(cString: strerror(err)))", file: path, errno: err)
+        }
+        while done < buffer.count {
+            let n = try call(.write, "write", path: path) {
+                Glibc.pwrite(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
+            }
+            done += n
+        }
+    }
+
+    public func fdatasync(_ fd: Int32, path: String) throws {
+        _ = try call(.sync, "fdatasync", path: path) { Glibc.fdatasync(fd) }
+    }
+
+    public func fsync(_ fd: Int32, path: String) throws {
+        _ = try call(.sync, "fsync", path: path) { Glibc.fsync(fd) }
+    }
+
+    public func ftruncate(_ fd: Int32, _ size: Int64, path: String) throws {
+        _ = try call(.truncate, "ftruncate", path: path) { Glibc.ftruncate(fd, off_t(size)) }
+    }
+
+    public func fileSize(_ fd: Int32, path: String) throws -> Int64 {
+        var st = stat()
+        _ = try call(.stat, "fstat", path: path) { Glibc.fstat(fd, &st) }
+        return Int64(st.st_size)
+    }
+
+    public func rename(_ from: String, _ to: String) throws {
+        _ = try call(.rename, "rename to \(to)", path: from) { Glibc.rename(from, to) }
+    }
+
+    public func unlink(_ path: String) {
+        _ = Glibc.unlink(path)
+    }
+
+    /// fsyncs a directory so that a created or renamed entry in it survives a crash.
+    public func syncDirectory(_ path: String) throws {
+        let fd = try open(path, O_RDONLY | O_DIRECTORY)
+        defer { close(fd) }
+        try fsync(fd, path: path)
+    }
+
+    /// Creates `path` and its parents.
+    public func makeDirectories(_ path: String) throws {
+        var prefix = path.hasPrefix("/") ? "/" : ""
+        for part in path.split(separator: "/") {
+            prefix += part
+            if Glibc.mkdir(prefix, 0o755) != 0 && Glibc.errno != EEXIST {
+                let e = Glibc.errno
+                throw LogError(.io, "cannot create directory: \(String(cString: strerror(e)))", file: prefix, errno: e)
+            }
+            prefix += "/"
+        }
+    }
+
+    /// The names in a directory, without `.` and `..`.
+    public func listDirectory(_ path: String) throws -> [String] {
+        guard let dir = opendir(path) else {
+            let e = Glibc.errno
+            throw LogError(.io, "cannot list directory: \(String(cString: strerror(e)))", file: path, errno: e)
+        }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+}
+
+/// Failures to inject into ``FileIO``, for tests of what the log does when the disk says no.
+public final class FaultInjector: Sendable {
+    public enum Operation: Sendable, Equatable { case open, read, write, sync, truncate, stat, rename }
+
+    struct Rule {
+        var operation: Operation
+        /// Calls of this operation still to pass before the fault fires.
+        var skip: Int
+        var errno: Int32
+        /// For writes: the fraction of the buffer written before the failure.
+        var partialFraction: Double?
+        var remaining: Int
+    }
+
+    private let rules = Mutex<[Rule]>([])
+
+    public init() {}
+
+    /// After `skip` successful calls of `operation`, fail the next `times` with `errno`. For a
+    /// write, `partialFraction` writes that share of the bytes first, as a disk filling up does.
+    public func fail(
+        _ operation: Operation, errno: Int32, after skip: Int = 0, times: Int = 1,
+        partialFraction: Double? = nil
+    ) {
+        rules.withLock {
+            $0.append(Rule(operation: operation, skip: skip, errno: errno, partialFraction: partialFraction, remaining: times))
+        }
+    }
+
+    public func clear() { rules.withLock { $0.removeAll() } }
+
+    func injected(_ op: Operation) -> Int32? {
+        rules.withLock { rules in
+            guard let i = rules.firstIndex(where: { $0.operation == op && $0.remaining > 0 && $0.partialFraction == nil })
+            else { return nil }
+            if rules[i].skip > 0 { rules[i].skip -= 1; return nil }
+            rules[i].remaining -= 1
+            return rules[i].errno
+        }
+    }
+
+    func partialWrite(_ count: Int) -> (Int, Int32)? {
+        rules.withLock { rules in
+            guard let i = rules.firstIndex(where: { $0.operation == .write && $0.remaining > 0 && $0.partialFraction != nil })
+            else { return nil }
+            if rules[i].skip > 0 { rules[i].skip -= 1; return nil }
+            rules[i].remaining -= 1
+            return (Int(Double(count) * rules[i].partialFraction!), rules[i].errno)
+        }
+    }
+}
