@@ -1,0 +1,236 @@
+import CNCursesw
+import Foundation
+import Synchronization
+
+/// Whether curses currently owns the terminal; read by the `atexit` fallback so that a process
+/// leaving through `exit()` from anywhere still gets its terminal back.
+private let cursesActive = Atomic<Bool>(false)
+private let atexitInstalled = Atomic<Bool>(false)
+
+/// The only type in Prism that calls curses.
+///
+/// curses keeps global state and is not thread-safe, so exactly one thread may use a screen:
+/// the thread that created it. Every call checks this (like swift-nio's `NIOLoopBound`), turning
+/// a data race that would corrupt the display into an immediate, named crash.
+///
+/// Output is incremental: ``draw(_:)`` diffs the new grid against the last one drawn, writes only
+/// the changed runs, then does one `wnoutrefresh` and one `doupdate`. It never calls `clear()`
+/// per frame (that repaints the whole screen, measured at 44x the bytes); it erases only when the
+/// size changes. An unchanged grid costs no curses calls and no bytes at all.
+public final class CursesScreen {
+    public let colorSupport: ColorSupport
+    public let glyphs: Glyphs
+    public private(set) var theme: Theme
+    private var resolver: StyleResolver
+    private let owner: pthread_t
+    private let screen: OpaquePointer
+    private let window: UnsafeMutablePointer<WINDOW>
+    private var previous: CellGrid?
+    private var pairs: [PairKey: Int32] = [:]
+    private var defaultColorsWork = false
+    private var restored = false
+    /// Reused for every run written, so a frame allocates no per-run buffers.
+    private var wideBuffer: [wchar_t] = []
+
+    private struct PairKey: Hashable {
+        var fg: Int
+        var bg: Int
+    }
+
+    /// Takes over the terminal on standard input/output.
+    ///
+    /// - Throws: ``TerminalError`` when `TERM` is unset or unknown, or stdin/stdout is not a
+    ///   terminal. Nothing is changed on the terminal in that case.
+    public init(theme: Theme, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        owner = pthread_self()
+        guard let term = environment["TERM"], !term.isEmpty else {
+            throw TerminalError(.noTerminalType, "TERM is not set; run Prism in a terminal (for example TERM=xterm-256color)")
+        }
+        guard isatty(STDIN_FILENO) != 0, isatty(STDOUT_FILENO) != 0 else {
+            throw TerminalError(.notATerminal, "standard input and output must be a terminal for the dashboard")
+        }
+        let utf8 = TerminalLocale.activate()
+        glyphs = utf8 ? .unicode : .ascii
+        guard let scr = prism_newterm_stdio() else {
+            throw TerminalError(.unknownTerminalType, "unknown terminal type '\(term)' (TERM); try TERM=xterm-256color")
+        }
+        screen = scr
+        _ = set_term(scr)
+        window = prism_stdscr()
+        cursesActive.store(true, ordering: .sequentiallyConsistent)
+        if !atexitInstalled.exchange(true, ordering: .sequentiallyConsistent) {
+            atexit {
+                // Last resort for exits that bypass restore(): endwin() is safe to call here
+                // because the process is ending and no other curses call can follow.
+                if cursesActive.exchange(false, ordering: .sequentiallyConsistent) { _ = endwin() }
+            }
+        }
+        _ = cbreak()
+        _ = noecho()
+        _ = nonl()
+        _ = keypad(window, true)
+        // Esc must answer at once; the default one-second wait for an escape sequence feels broken.
+        _ = set_escdelay(25)
+        _ = curs_set(0)
+        let hasColors = has_colors()
+        var support = ColorSupport.detect(hasColors: hasColors, colors: Int(prism_colors()), environment: environment)
+        if support != .monochrome {
+            if start_color() == OK {
+                defaultColorsWork = use_default_colors() == OK
+            } else {
+                support = .monochrome
+            }
+        }
+        colorSupport = support
+        self.theme = theme
+        resolver = StyleResolver(theme: theme, support: support)
+    }
+
+    deinit {
+        // Deinit runs wherever the last reference dies; only restore from the owning thread.
+        if pthread_equal(owner, pthread_self()) != 0 { restore() }
+    }
+
+    private func checkThread(_ function: StaticString = #function) {
+        precondition(pthread_equal(owner, pthread_self()) != 0,
+                     "CursesScreen.\(function) called from a thread other than the one that created it; curses is single-threaded")
+    }
+
+    /// The terminal's size in cells, as curses last saw it (updated on ``Key/resize``).
+    public var size: (width: Int, height: Int) {
+        checkThread()
+        return (Int(prism_getmaxx(window)), Int(prism_getmaxy(window)))
+    }
+
+    /// Switches theme; the next draw repaints everything in the new colours.
+    public func setTheme(_ theme: Theme) {
+        checkThread()
+        self.theme = theme
+        resolver = StyleResolver(theme: theme, support: colorSupport)
+        invalidate()
+    }
+
+    /// Forgets what is on screen so the next draw repaints it all (Ctrl-L, theme changes).
+    public func invalidate() {
+        checkThread()
+        previous = nil
+        _ = clearok(prism_curscr(), true)
+    }
+
+    /// Draws `grid`, writing only cells that changed since the last draw.
+    /// - Returns: the number of cells written; 0 means nothing was sent to the terminal.
+    @discardableResult
+    public func draw(_ grid: CellGrid) -> Int {
+        checkThread()
+        guard !restored else { return 0 }
+        var base = previous
+        if let p = base, p.width != grid.width || p.height != grid.height {
+            base = nil
+        }
+        if base == nil {
+            // New size or invalidated: start from a blank screen so no stale cell survives.
+            _ = werase(window)
+        }
+        let runs = grid.changes(since: base)
+        guard !runs.isEmpty else { return 0 }
+        var written = 0
+        for run in runs {
+            let style = resolver.resolve(run.style)
+            let attrs = cursesAttributes(style.attributes)
+            let pair = colorPair(fg: style.foreground, bg: style.background)
+            wideBuffer.removeAll(keepingCapacity: true)
+            for scalar in run.text.unicodeScalars { wideBuffer.append(wchar_t(bitPattern: scalar.value)) }
+            wideBuffer.withUnsafeBufferPointer { buf in
+                _ = prism_put_wide(window, Int32(run.y), Int32(run.x), buf.baseAddress, Int32(buf.count), attrs, pair)
+            }
+            written += CellGrid.displayWidth(run.text)
+        }
+        _ = wnoutrefresh(window)
+        _ = doupdate()
+        previous = grid
+        return written
+    }
+
+    private func cursesAttributes(_ a: TextAttributes) -> attr_t {
+        var bits = prism_a_normal()
+        if a.contains(.bold) { bits |= prism_a_bold() }
+        if a.contains(.reverse) { bits |= prism_a_reverse() }
+        if a.contains(.dim) { bits |= prism_a_dim() }
+        if a.contains(.underline) { bits |= prism_a_underline() }
+        return bits
+    }
+
+    /// The colour pair for (fg, bg), allocated on first use. Pair 0 (the terminal's defaults)
+    /// serves monochrome and the case where the terminal runs out of pairs.
+    private func colorPair(fg: Int, bg: Int) -> Int32 {
+        guard colorSupport != .monochrome, fg != -1 || bg != -1 else { return 0 }
+        let key = PairKey(fg: fg, bg: bg)
+        if let pair = pairs[key] { return pair }
+        let next = Int32(pairs.count + 1)
+        guard next < min(prism_color_pairs(), 32767) else { return 0 }
+        // Without use_default_colors, -1 is not a valid colour: fall back to white on black.
+        let f = fg == -1 && !defaultColorsWork ? 7 : fg
+        let b = bg == -1 && !defaultColorsWork ? 0 : bg
+        guard init_pair(Int16(next), Int16(f), Int16(b)) == OK else { return 0 }
+        pairs[key] = next
+        return next
+    }
+
+    /// Waits up to `timeoutMs` for a key; nil on timeout. A negative timeout waits forever.
+    public func readKey(timeoutMs: Int) -> Key? {
+        checkThread()
+        guard !restored else { return nil }
+        wtimeout(window, Int32(clamping: timeoutMs))
+        let event = prism_get_wch(window)
+        guard event.ok != 0 else { return nil }
+        return event.isKeyCode != 0 ? CursesScreen.decodeKeyCode(Int32(bitPattern: event.code)) : CursesScreen.decodeCharacter(event.code)
+    }
+
+    static func decodeKeyCode(_ code: Int32) -> Key {
+        switch code {
+        case prism_key_resize(): return .resize
+        case prism_key_left(): return .left
+        case prism_key_right(): return .right
+        case prism_key_up(): return .up
+        case prism_key_down(): return .down
+        case prism_key_ppage(): return .pageUp
+        case prism_key_npage(): return .pageDown
+        case prism_key_home(): return .home
+        case prism_key_end(): return .end
+        case prism_key_enter(): return .enter
+        case prism_key_backspace(): return .backspace
+        case prism_key_dc(): return .delete
+        case prism_key_btab(): return .backTab
+        default:
+            let f0 = prism_key_f(0)
+            if code > f0 && code <= f0 + 24 { return .function(Int(code - f0)) }
+            return .unknown(UInt32(bitPattern: code))
+        }
+    }
+
+    /// Plain characters; the control range is decoded here because curses passes it through.
+    public static func decodeCharacter(_ code: UInt32) -> Key {
+        switch code {
+        case 9: return .tab
+        case 10, 13: return .enter
+        case 27: return .escape
+        case 8, 127: return .backspace
+        case 1...26: return .control(Character(Unicode.Scalar(UInt8(code) + 96)))
+        default:
+            guard let scalar = Unicode.Scalar(code) else { return .unknown(code) }
+            return .char(Character(scalar))
+        }
+    }
+
+    /// Gives the terminal back (`endwin`). Idempotent, so every exit path can call it.
+    public func restore() {
+        checkThread()
+        guard !restored else { return }
+        restored = true
+        if cursesActive.exchange(false, ordering: .sequentiallyConsistent) {
+            _ = curs_set(1)
+            _ = endwin()
+        }
+        delscreen(screen)
+    }
+}
