@@ -1,0 +1,92 @@
+import Foundation
+import Terminal
+
+/// How to run the dashboard.
+public struct DashboardOptions: Sendable {
+    /// Frame cap: snapshots are pulled and drawn at most this often. Keys are answered at once
+    /// regardless.
+    public var framesPerSecond: Int
+    /// A theme name (looked up by `themeLocator`) or a path to a `.theme` file.
+    public var theme: String
+    public var themeLocator: ThemeLocator
+    /// Force ASCII glyphs even in a UTF-8 locale.
+    public var asciiOnly: Bool
+    /// The environment consulted for `TERM` and `NO_COLOR`.
+    public var environment: [String: String]
+
+    public init(
+        framesPerSecond: Int = 10, theme: String = "default", themeLocator: ThemeLocator = ThemeLocator(),
+        asciiOnly: Bool = false, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) {
+        self.framesPerSecond = framesPerSecond
+        self.theme = theme
+        self.themeLocator = themeLocator
+        self.asciiOnly = asciiOnly
+        self.environment = environment
+    }
+}
+
+/// Why the dashboard returned.
+public enum DashboardExit: Sendable, Equatable {
+    /// The user pressed `q`.
+    case quit
+    /// SIGINT, SIGTERM or SIGHUP arrived; the terminal has been restored. A command line may
+    /// want to exit with 128 + signal.
+    case signal(Int32)
+}
+
+/// The dashboard's run loop.
+public enum DashboardApp {
+    /// Runs the dashboard on the calling thread until `q` or a signal, then restores the
+    /// terminal, whatever happened (errors and signals included).
+    ///
+    /// Each turn blocks in curses' key read for at most the time left until the next frame, so
+    /// an idle dashboard sleeps in the kernel. A key is handled and drawn at once. A frame pulls
+    /// one snapshot; if neither it nor the UI state changed, nothing is rendered or written.
+    ///
+    /// - Throws: ``ThemeError`` for a theme that cannot be loaded (before the terminal is
+    ///   touched), ``TerminalError`` when the terminal cannot be used.
+    public static func run(dataSource: any DashboardDataSource, options: DashboardOptions = DashboardOptions()) throws -> DashboardExit {
+        let theme = try options.themeLocator.load(options.theme)
+        let signals = TerminalGuard()
+        defer { signals.uninstall() }
+        let screen = try CursesScreen(theme: theme, environment: options.environment)
+        defer { screen.restore() }
+        let session = DashboardSession(
+            dataSource: dataSource, theme: theme, glyphs: options.asciiOnly ? .ascii : screen.glyphs,
+            themeLocator: options.themeLocator)
+
+        let clock = ContinuousClock()
+        let interval = Duration.nanoseconds(1_000_000_000 / Int64(max(1, min(options.framesPerSecond, 120))))
+        var nextTick = clock.now + interval
+
+        func draw() {
+            if session.needsFullRepaint {
+                if screen.theme != session.theme { screen.setTheme(session.theme) } else { screen.invalidate() }
+            }
+            let size = screen.size
+            if let grid = session.frame(width: size.width, height: size.height) {
+                screen.draw(grid)
+            }
+            session.needsFullRepaint = false
+        }
+
+        draw()
+        while true {
+            if let sig = signals.receivedSignal { return .signal(sig) }
+            let left = nextTick - clock.now
+            let timeoutMs = max(0, Int(left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000))
+            if let key = screen.readKey(timeoutMs: timeoutMs) {
+                session.handle(key)
+                if session.quitRequested { return .quit }
+            }
+            if clock.now >= nextTick {
+                session.refresh()
+                nextTick += interval
+                // After a stall (a suspended process, a slow data source) do not race to catch up.
+                if nextTick < clock.now { nextTick = clock.now + interval }
+            }
+            draw()
+        }
+    }
+}

@@ -1,0 +1,327 @@
+import CQRS
+import Terminal
+
+/// Draws a ``DashboardSnapshot`` and a ``DashboardUI`` into a ``CellGrid``. Pure: the same inputs
+/// give the same grid, which is what lets ``DashboardApp`` skip frames that would not change
+/// anything and lets tests assert on the screen without a terminal.
+public struct DashboardRenderer: Sendable {
+    public var glyphs: Glyphs
+
+    public init(glyphs: Glyphs) {
+        self.glyphs = glyphs
+    }
+
+    /// Renders one frame of `width` x `height`. `inspectorEvents` are the events the app fetched
+    /// for the inspector's window (see ``DashboardLayout/inspectorWindow(cursor:head:)``).
+    public func render(
+        _ snapshot: DashboardSnapshot, ui: DashboardUI, width: Int, height: Int,
+        inspectorEvents: [EventLine] = []
+    ) -> CellGrid {
+        var grid = CellGrid(width: width, height: height, asciiOnly: glyphs.isASCII)
+        let layout = DashboardLayout(
+            width: width, height: height, ui: ui, projectorCount: snapshot.projectors.count,
+            narrationLines: snapshot.narration.map { $0.lines.count })
+        if layout.mode == .tooSmall {
+            drawTooSmall(into: &grid)
+            return grid
+        }
+        drawStatus(snapshot, ui: ui, in: layout.status, into: &grid)
+        if layout.mode == .grid {
+            drawSparklines(snapshot, in: layout.secondRow, into: &grid)
+        } else {
+            drawTabs(snapshot, ui: ui, in: layout.secondRow, into: &grid)
+        }
+        let target = snapshot.narration?.target ?? .none
+        for (pane, rect) in layout.panes {
+            drawPane(pane, snapshot: snapshot, ui: ui, highlighted: target == .pane(pane), in: rect, into: &grid)
+        }
+        if let rect = layout.inspector, let inspector = ui.inspector {
+            drawInspector(inspector, events: inspectorEvents, head: snapshot.head, in: rect, into: &grid)
+        }
+        if let rect = layout.narration, let narration = snapshot.narration {
+            drawNarration(narration, in: rect, into: &grid)
+        }
+        if let rect = layout.projectors {
+            drawProjectors(snapshot, ui: ui, highlighted: target == .projectors, in: rect, into: &grid)
+        }
+        if let rect = layout.eventTail {
+            drawEventTail(snapshot.recentEvents, highlighted: target == .eventTail, in: rect, into: &grid)
+        }
+        drawMessage(snapshot, ui: ui, in: layout.message, into: &grid)
+        drawHints(ui, readOnly: snapshot.readOnly, in: layout.hints, into: &grid)
+        if ui.showHelp { drawHelp(into: &grid) }
+        return grid
+    }
+
+    // MARK: - Frame pieces
+
+    func drawTooSmall(into grid: inout CellGrid) {
+        let text = "terminal too small: need \(DashboardLayout.minimumWidth)x\(DashboardLayout.minimumHeight), have \(grid.width)x\(grid.height)"
+        let lines = wrapText(text, width: max(1, grid.width))
+        let top = max(0, (grid.height - lines.count) / 2)
+        for (i, line) in lines.enumerated() {
+            let x = max(0, (grid.width - line.count) / 2)
+            grid.put(line, x: x, y: top + i, style: CellStyle(.warn, attributes: .bold))
+        }
+    }
+
+    func drawStatus(_ s: DashboardSnapshot, ui: DashboardUI, in rect: Rect, into grid: inout CellGrid) {
+        let bar = CellStyle(.text, attributes: .reverse)
+        grid.fill(rect, with: Cell(" ", style: bar))
+        var x = rect.x
+        if let at = ui.timeTravel ?? s.asOf {
+            x = grid.put(" AS OF \(Format.position(at)) ", x: x, y: rect.y, style: CellStyle(.warn, attributes: [.reverse, .bold]))
+        }
+        x = grid.put(" PRISM ", x: x, y: rect.y, style: CellStyle(.title, attributes: [.reverse, .bold]))
+        let load: String
+        switch s.load {
+        case .live: load = "load \(Format.rate(s.loadRate))/s"
+        case .paused: load = "load PAUSED"
+        case .off: load = s.readOnly ? "WATCH read-only" : "no load"
+        }
+        let sep = " " + glyphs.separator + " "
+        let fields = [
+            "head \(Format.position(s.head))",
+            "cmd \(Format.rate(s.commandsAcceptedPerSecond))/s rej \(Format.rate(s.commandsRejectedPerSecond))/s",
+            "ev \(Format.rate(s.eventsPerSecond))/s",
+            "p99 \(Format.milliseconds(s.appendP99Milliseconds))",
+            load,
+            s.durability,
+            "theme \(s.themeName)",
+            s.dataFolder,
+        ]
+        let text = fields.filter { !$0.isEmpty }.joined(separator: sep)
+        grid.put(" " + text, x: x, y: rect.y, width: rect.maxX - x, style: bar, ellipsis: glyphs.ellipsis)
+    }
+
+    func drawSparklines(_ s: DashboardSnapshot, in rect: Rect, into grid: inout CellGrid) {
+        let items: [(String, [Double], String, ColorRole)] = [
+            ("cmd/s", s.history.commandsAccepted, Format.rate(s.commandsAcceptedPerSecond), .good),
+            ("rej/s", s.history.commandsRejected, Format.rate(s.commandsRejectedPerSecond), .bad),
+            ("ev/s", s.history.events, Format.rate(s.eventsPerSecond), .accent),
+            ("p99", s.history.appendP99Milliseconds, Format.milliseconds(s.appendP99Milliseconds), .warn),
+        ]
+        let slot = rect.width / items.count
+        for (i, item) in items.enumerated() {
+            let x0 = rect.x + i * slot
+            var x = grid.put(" " + item.0 + " ", x: x0, y: rect.y, style: CellStyle(.dim))
+            let valueText = " " + item.2
+            let sparkWidth = max(0, slot - (x - x0) - valueText.count - 1)
+            grid.sparkline(item.1, x: x, y: rect.y, width: sparkWidth, glyphs: glyphs, style: CellStyle(item.3))
+            x += sparkWidth
+            grid.put(valueText, x: x, y: rect.y, style: CellStyle(.text, attributes: .bold), maxX: x0 + slot)
+        }
+    }
+
+    func drawTabs(_ s: DashboardSnapshot, ui: DashboardUI, in rect: Rect, into grid: inout CellGrid) {
+        var x = rect.x
+        for pane in DashboardPane.allCases {
+            let focused = pane == ui.focus
+            let stopped = s.projector(named: pane.projectorName)?.state == .stopped
+            var style = focused ? CellStyle(.focus, attributes: [.reverse, .bold]) : CellStyle(.text)
+            if stopped && !focused { style = style.dimmed }
+            if case .pane(pane) = s.narration?.target ?? .none, !focused { style = CellStyle(.accent, attributes: [.bold, .underline]) }
+            x = grid.put(" \(pane.rawValue + 1) \(pane.title)\(stopped ? " (stopped)" : "") ", x: x, y: rect.y, style: style, maxX: rect.maxX)
+            x = grid.put(glyphs.separator, x: x, y: rect.y, style: CellStyle(.border), maxX: rect.maxX)
+        }
+    }
+
+    /// The projector strip: one row per projection.
+    func drawProjectors(_ s: DashboardSnapshot, ui: DashboardUI, highlighted: Bool, in rect: Rect, into grid: inout CellGrid) {
+        grid.box(rect, glyphs: glyphs, style: borderStyle(focused: false, highlighted: highlighted), title: "Projectors")
+        let inner = rect.inner
+        for (i, p) in s.projectors.enumerated() where i < inner.height {
+            let y = inner.y + i
+            let focused = p.name == ui.focus.projectorName
+            var x = grid.put(focused ? glyphs.pointer + " " : "  ", x: inner.x, y: y, style: CellStyle(.focus, attributes: .bold), maxX: inner.maxX)
+            x = grid.put(Format.column(p.name, 10), x: x, y: y, style: CellStyle(.text, attributes: focused ? .bold : []), maxX: inner.maxX)
+            x = grid.put(Format.column(p.state.rawValue, 12), x: x, y: y, style: stateStyle(p.state), maxX: inner.maxX)
+            let lagStyle = p.lagEvents > 1000 ? CellStyle(.bad) : p.lagEvents > 0 ? CellStyle(.warn) : CellStyle(.good)
+            x = grid.put(Format.column(Format.position(p.checkpoint), 12, right: true), x: x, y: y, style: CellStyle(.text), maxX: inner.maxX)
+            x = grid.put(Format.column("lag " + Format.grouped(p.lagEvents), 13, right: true), x: x, y: y, style: lagStyle, maxX: inner.maxX)
+            x = grid.put(Format.column(Format.milliseconds(p.lagMilliseconds), 10, right: true), x: x, y: y, style: lagStyle, maxX: inner.maxX)
+            x = grid.put(Format.column(Format.rate(p.eventsPerSecond) + " ev/s", 12, right: true), x: x, y: y, style: CellStyle(.dim), maxX: inner.maxX)
+            if let progress = p.rebuildProgress {
+                x += 2
+                let eta = p.rebuildETASeconds.map { " ETA " + Format.duration($0) } ?? ""
+                let tail = " \(Int((min(1, max(0, progress)) * 100).rounded()))%" + eta
+                let barWidth = min(30, inner.maxX - x - tail.count)
+                if barWidth >= 4 {
+                    grid.bar(fraction: progress, x: x, y: y, width: barWidth, glyphs: glyphs)
+                    x += barWidth
+                }
+                grid.put(tail, x: x, y: y, style: CellStyle(.accent), maxX: inner.maxX)
+            }
+        }
+        if s.projectors.isEmpty {
+            grid.put("no projectors reported", x: inner.x + 1, y: inner.y, style: CellStyle(.dim), maxX: inner.maxX)
+        }
+    }
+
+    func drawEventTail(_ events: [EventLine], highlighted: Bool, in rect: Rect, into grid: inout CellGrid) {
+        grid.box(rect, glyphs: glyphs, style: borderStyle(focused: false, highlighted: highlighted), title: "Events")
+        let inner = rect.inner
+        guard inner.height > 0 else { return }
+        let shown = events.suffix(inner.height)
+        if shown.isEmpty {
+            grid.put("no events yet", x: inner.x + 1, y: inner.y, style: CellStyle(.dim), maxX: inner.maxX)
+        }
+        for (i, e) in shown.enumerated() {
+            drawEventLine(e, x: inner.x, y: inner.y + i, maxX: inner.maxX, selected: false, into: &grid)
+        }
+    }
+
+    func drawEventLine(_ e: EventLine, x: Int, y: Int, maxX: Int, selected: Bool, into grid: inout CellGrid) {
+        let extra: TextAttributes = selected ? .reverse : []
+        var col = grid.put(Format.column(Format.position(e.position), 12, right: true) + "  ", x: x, y: y, style: CellStyle(.dim, attributes: extra), maxX: maxX)
+        col = grid.put(Format.column(e.type, 18), x: col, y: y, style: CellStyle(DashboardRenderer.role(forEventType: e.type), attributes: extra.union(.bold)), maxX: maxX)
+        col = grid.put(Format.column(e.stream, 18) + " ", x: col, y: y, style: CellStyle(.text, attributes: extra), maxX: maxX)
+        let summaryWidth = maxX - col
+        if summaryWidth > 0 {
+            grid.put(Format.column(e.summary, summaryWidth), x: col, y: y, width: summaryWidth, style: CellStyle(.text, attributes: extra), ellipsis: glyphs.ellipsis)
+        }
+    }
+
+    func drawInspector(_ state: DashboardUI.Inspector, events: [EventLine], head: UInt64, in rect: Rect, into grid: inout CellGrid) {
+        let listHeight = DashboardLayout.inspectorListHeight(rect)
+        let (listBox, detailBox) = rect.splitTop(listHeight)
+        grid.fill(rect)
+        grid.box(listBox, glyphs: glyphs, style: CellStyle(.focus), title: "Event inspector  \(Format.position(state.cursor)) of \(Format.position(head))")
+        let inner = listBox.inner
+        for (i, e) in events.prefix(inner.height).enumerated() {
+            let selected = e.position == state.cursor
+            if selected { grid.put(glyphs.pointer, x: inner.x, y: inner.y + i, style: CellStyle(.focus, attributes: .bold)) }
+            drawEventLine(e, x: inner.x + 1, y: inner.y + i, maxX: inner.maxX, selected: selected, into: &grid)
+        }
+        if events.isEmpty {
+            grid.put("no events at \(Format.position(state.cursor))", x: inner.x + 1, y: inner.y, style: CellStyle(.dim), maxX: inner.maxX)
+        }
+        guard detailBox.height >= 3 else { return }
+        grid.box(detailBox, glyphs: glyphs, title: "Selected event")
+        let d = detailBox.inner
+        guard let e = events.first(where: { $0.position == state.cursor }) else { return }
+        var lines: [(String, CellStyle)] = [
+            ("position \(Format.position(e.position))   stream \(e.stream)", CellStyle(.text, attributes: .bold)),
+            ("type     \(e.type)", CellStyle(DashboardRenderer.role(forEventType: e.type), attributes: .bold)),
+        ]
+        let details = e.details.isEmpty ? [e.summary] : e.details
+        lines += details.map { ("  " + $0, CellStyle(.text)) }
+        grid.lines(lines, in: d, ellipsis: glyphs.ellipsis)
+    }
+
+    func drawNarration(_ n: Narration, in rect: Rect, into grid: inout CellGrid) {
+        grid.fill(rect)
+        grid.box(rect, glyphs: glyphs, style: CellStyle(.accent, attributes: .bold), title: n.title,
+                 titleStyle: CellStyle(.accent, attributes: .bold))
+        let inner = rect.inner
+        grid.lines(n.lines.map { ($0, CellStyle(.text)) }, in: Rect(x: inner.x + 1, y: inner.y, width: inner.width - 2, height: inner.height), ellipsis: glyphs.ellipsis)
+    }
+
+    func drawMessage(_ s: DashboardSnapshot, ui: DashboardUI, in rect: Rect, into grid: inout CellGrid) {
+        if let input = ui.palette {
+            let x = grid.put(":", x: rect.x, y: rect.y, style: CellStyle(.focus, attributes: .bold))
+            // Show the end of a long input: that is where the user is typing.
+            let room = max(1, rect.width - 2)
+            let visible = String(input.suffix(room - 1))
+            let end = grid.put(visible, x: x, y: rect.y, style: CellStyle(.text), maxX: rect.maxX)
+            grid.put(" ", x: end, y: rect.y, style: CellStyle(.text, attributes: .reverse), maxX: rect.maxX)
+            return
+        }
+        if let goto = ui.inspector?.gotoInput {
+            let x = grid.put("go to position: ", x: rect.x, y: rect.y, style: CellStyle(.focus, attributes: .bold))
+            let end = grid.put(goto, x: x, y: rect.y, style: CellStyle(.text), maxX: rect.maxX)
+            grid.put(" ", x: end, y: rect.y, style: CellStyle(.text, attributes: .reverse), maxX: rect.maxX)
+            return
+        }
+        guard let text = ui.message ?? s.message, !text.isEmpty else { return }
+        let role: ColorRole = text.hasPrefix("rejected") || text.hasPrefix("error") ? .bad
+            : text.hasPrefix("accepted") ? .good : .text
+        grid.put(text, x: rect.x, y: rect.y, width: rect.width, style: CellStyle(role, attributes: .bold), ellipsis: glyphs.ellipsis)
+    }
+
+    func drawHints(_ ui: DashboardUI, readOnly: Bool, in rect: Rect, into grid: inout CellGrid) {
+        let hints: [(String, String)]
+        if ui.showHelp {
+            hints = [("any key", "close help")]
+        } else if ui.palette != nil {
+            hints = [("Enter", "submit"), ("Esc", "cancel"), ("Backspace", "delete"), ("e.g.", "place alice MUG:2")]
+        } else if ui.inspector?.gotoInput != nil {
+            hints = [("digits", "position"), ("Enter", "go"), ("Esc", "cancel")]
+        } else if ui.inspector != nil {
+            hints = [("Up/Down", "move"), ("PgUp/PgDn", "page"), ("Home/End", "first/last"), ("g", "go to position"), ("Esc", "close")]
+        } else if ui.timeTravel != nil {
+            hints = [("Left/Right", "step 1"), ("PgUp/PgDn", "step 100"), ("Home/End", "first/head"), ("e", "events"), ("Esc", "back to live"), ("q", "quit")]
+        } else {
+            var h = [("q", "quit"), ("?", "help"), ("Tab/1-4", "focus"), ("z", "zoom")]
+            if !readOnly { h.append((":", "command")) }
+            h += [("e", "events"), ("t", "time travel"), ("T", "theme")]
+            if !readOnly { h += [("p", "pause"), ("+/-", "rate")] }
+            h += [("s", "stop/start"), ("r", "rebuild")]
+            hints = h
+        }
+        var x = rect.x
+        for (key, what) in hints {
+            if x + key.count + what.count + 3 > rect.maxX { break }
+            x = grid.put(key, x: x, y: rect.y, style: CellStyle(.accent, attributes: .bold))
+            x = grid.put(" " + what + "  ", x: x, y: rect.y, style: CellStyle(.dim))
+        }
+    }
+
+    static let helpLines: [String] = [
+        "Tab, Shift-Tab, 1-4   focus a pane (tabs on small terminals)",
+        "z or Enter            zoom the focused pane",
+        ":                     command palette: register, restock, price,",
+        "                      place, pay, ship, cancel (SPEC section 2)",
+        "e                     event inspector (g: go to a position)",
+        "t                     time travel: Left/Right 1, PgUp/PgDn 100",
+        "T                     next theme",
+        "p                     pause or resume the load",
+        "+ / -                 load rate up or down",
+        "s                     stop or start the focused pane's projector",
+        "r                     rebuild the focused pane's projector",
+        "Ctrl-L                repaint the screen",
+        "Esc                   close, cancel, back to live",
+        "q                     quit",
+    ]
+
+    func drawHelp(into grid: inout CellGrid) {
+        let w = min(grid.width - 4, 72)
+        let h = min(grid.height - 2, DashboardRenderer.helpLines.count + 2)
+        guard w > 10, h > 2 else { return }
+        let rect = Rect(x: (grid.width - w) / 2, y: (grid.height - h) / 2, width: w, height: h)
+        grid.fill(rect)
+        grid.box(rect, glyphs: glyphs, style: CellStyle(.focus, attributes: .bold), title: "Keys")
+        grid.lines(DashboardRenderer.helpLines.map { ($0, CellStyle(.text)) }, in: Rect(x: rect.x + 2, y: rect.y + 1, width: w - 4, height: h - 2), ellipsis: glyphs.ellipsis)
+    }
+
+    // MARK: - Styles
+
+    func borderStyle(focused: Bool, highlighted: Bool) -> CellStyle {
+        if highlighted { return CellStyle(.accent, attributes: .bold) }
+        return focused ? CellStyle(.focus, attributes: .bold) : CellStyle(.border)
+    }
+
+    func stateStyle(_ state: ProjectorState) -> CellStyle {
+        switch state {
+        case .live: CellStyle(.good)
+        case .catchingUp: CellStyle(.warn)
+        case .rebuilding: CellStyle(.accent, attributes: .bold)
+        case .stopped: CellStyle(.bad, attributes: [.bold, .reverse])
+        case .stalled: CellStyle(.bad, attributes: .bold)
+        }
+    }
+
+    /// The colour role of an event type in SPEC.md section 2; unknown types read as plain text.
+    public static func role(forEventType type: String) -> ColorRole {
+        switch type {
+        case "ProductRegistered": .registered
+        case "ProductRestocked": .restocked
+        case "PriceChanged": .priceChanged
+        case "OrderPlaced": .placed
+        case "PaymentReceived": .paid
+        case "OrderShipped": .shipped
+        case "OrderCancelled": .cancelled
+        default: .text
+        }
+    }
+}

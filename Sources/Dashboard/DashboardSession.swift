@@ -1,0 +1,134 @@
+import Terminal
+
+/// The dashboard's logic between keys and frames, without a terminal: it pulls snapshots,
+/// applies keys, executes actions (presentation ones itself, the rest through the data source),
+/// fetches time-travel views and inspector events, and renders frames, skipping those that would
+/// not change. ``DashboardApp`` wires it to a ``CursesScreen``; tests drive it directly.
+///
+/// Not thread-safe: it lives on the dashboard thread with the screen.
+public final class DashboardSession {
+    public let dataSource: any DashboardDataSource
+    public private(set) var ui = DashboardUI()
+    public private(set) var snapshot: DashboardSnapshot
+    public private(set) var theme: Theme
+    public private(set) var renderer: DashboardRenderer
+    /// Set by `q`; the loop leaves at once.
+    public private(set) var quitRequested = false
+    /// Set when the screen must repaint everything (theme change, Ctrl-L); the loop clears it.
+    public var needsFullRepaint = false
+
+    private let themeLocator: ThemeLocator
+    private var timeTravelViews: (position: UInt64, views: DashboardViews?)?
+    private var inspectorEvents: (from: UInt64, count: Int, head: UInt64, events: [EventLine])?
+    private var lastFrame: FrameInputs?
+
+    /// Everything a frame depends on; equal inputs mean an identical frame.
+    private struct FrameInputs: Equatable {
+        var snapshot: DashboardSnapshot
+        var ui: DashboardUI
+        var width: Int
+        var height: Int
+        var events: [EventLine]
+        var glyphs: Glyphs
+    }
+
+    public init(dataSource: any DashboardDataSource, theme: Theme, glyphs: Glyphs, themeLocator: ThemeLocator) {
+        self.dataSource = dataSource
+        self.theme = theme
+        self.renderer = DashboardRenderer(glyphs: glyphs)
+        self.themeLocator = themeLocator
+        self.snapshot = dataSource.snapshot()
+    }
+
+    /// Pulls a fresh snapshot from the data source (once per frame interval).
+    public func refresh() {
+        snapshot = dataSource.snapshot()
+    }
+
+    /// Applies a key and whatever action it produces. The caller renders right after, so every
+    /// key shows its effect at once rather than at the next tick.
+    public func handle(_ key: Key) {
+        if key == .resize { return }
+        guard let action = ui.handle(key, head: snapshot.head, readOnly: snapshot.readOnly) else { return }
+        execute(action)
+    }
+
+    /// Executes an action: presentation ones here, the rest by the data source.
+    public func execute(_ action: DashboardAction) {
+        switch action {
+        case .quit:
+            quitRequested = true
+        case .redraw:
+            needsFullRepaint = true
+        case .cycleTheme:
+            cycleTheme()
+        case .timeTravel(let position):
+            // Views are fetched lazily in frame(), once per position.
+            if position == nil { timeTravelViews = nil }
+        case .inspect:
+            // The inspector's window is fetched in frame(), where its size is known.
+            break
+        case .togglePause, .changeRate, .toggleProjector, .rebuildProjector, .submitCommand:
+            if let message = dataSource.perform(action) { ui.message = message }
+            // Show the effect (paused, projector stopped, new event) in this very frame.
+            refresh()
+        }
+    }
+
+    private func cycleTheme() {
+        let names = themeLocator.availableNames()
+        let start = names.firstIndex(of: theme.name) ?? -1
+        // Skip themes that fail to load, saying why, rather than getting stuck on one.
+        for step in 1...max(1, names.count) {
+            let name = names[(start + step + names.count) % names.count]
+            do {
+                theme = try themeLocator.load(name)
+                needsFullRepaint = true
+                ui.message = "theme \(theme.name)"
+                return
+            } catch {
+                ui.message = "\(error)"
+            }
+        }
+    }
+
+    /// Renders a frame of the given size, or returns nil when it would equal the last one:
+    /// then nothing needs computing, diffing or sending.
+    public func frame(width: Int, height: Int) -> CellGrid? {
+        var shown = snapshot
+        shown.themeName = theme.name
+        if let position = ui.timeTravel {
+            if timeTravelViews?.position != position {
+                timeTravelViews = (position, dataSource.viewsAsOf(position))
+            }
+            shown.asOf = position
+            let views = timeTravelViews?.views
+            shown.shoppers = views?.shoppers
+            shown.warehouse = views?.warehouse
+            shown.finance = views?.finance
+            shown.support = views?.support
+        }
+        var events: [EventLine] = []
+        if let inspector = ui.inspector {
+            let layout = DashboardLayout(
+                width: width, height: height, ui: ui, projectorCount: shown.projectors.count,
+                narrationLines: shown.narration.map { $0.lines.count })
+            let window = layout.inspectorWindow(cursor: inspector.cursor, head: shown.head)
+            // Refetch when the window moves, or when the head moves while the window reaches it.
+            let reachesHead = window.from + UInt64(window.count) > (inspectorEvents?.head ?? 0)
+            if let cached = inspectorEvents, cached.from == window.from, cached.count == window.count,
+               !(reachesHead && cached.head != shown.head) {
+                events = cached.events
+            } else {
+                events = window.count > 0 ? dataSource.events(from: window.from, count: window.count) : []
+                inspectorEvents = (window.from, window.count, shown.head, events)
+            }
+        } else {
+            inspectorEvents = nil
+        }
+        let inputs = FrameInputs(snapshot: shown, ui: ui, width: width, height: height, events: events, glyphs: renderer.glyphs)
+        if !needsFullRepaint, inputs == lastFrame { return nil }
+        lastFrame = inputs
+        return renderer.render(shown, ui: ui, width: width, height: height, inspectorEvents: events)
+    }
+}
