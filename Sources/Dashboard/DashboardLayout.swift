@@ -6,7 +6,7 @@ import Terminal
 /// - At least 120x36: status line, sparkline row, the four panes in a 2x2 grid, the projector
 ///   strip, the event tail, a message line and a key-hint line.
 /// - Smaller, down to 60x16: the panes become tabs 1-4 (one shown); the status line and the
-///   projector strip stay, and the event tail only if there is room.
+///   projector strip stay (zoom hides the strip), and the event tail only if there is room.
 /// - Below 60x16: one message saying so.
 public struct DashboardLayout: Sendable, Equatable {
     public enum Mode: Sendable, Equatable {
@@ -59,10 +59,13 @@ public struct DashboardLayout: Sendable, Equatable {
         (body, bottom) = body.splitBottom(2)
         (message, hints) = bottom.splitTop(1)
 
-        let stripHeight = max(3, projectorCount + 2)
-        var strip: Rect
-        (body, strip) = body.splitBottom(stripHeight)
-        projectors = strip
+        // On a small screen, zoom is how to see more of a pane: it takes the strip's rows too.
+        let hideStrip = mode == .tabs && ui.zoomed && ui.inspector == nil
+        if !hideStrip {
+            var strip: Rect
+            (body, strip) = body.splitBottom(max(3, projectorCount + 2))
+            projectors = strip
+        }
 
         if let lines = narrationLines {
             var box: Rect

@@ -116,7 +116,7 @@ extension DashboardRenderer {
     // MARK: - Finance
 
     func drawFinance(_ v: FinanceView, in rect: Rect, into grid: inout CellGrid) {
-        let (figuresRect, topRect) = twoSections(rect, leftShare: 0.45, minimumStackedRest: 3)
+        let (figuresRect, topRect) = twoSections(rect, leftShare: 0.45, minimumStackedRest: 3, stackedTopRows: 6)
         let figures: [(String, String, CellStyle)] = [
             ("Revenue", Format.money(v.revenueCents), CellStyle(.good, attributes: .bold)),
             ("Refunds", Format.money(v.refundsCents), CellStyle(.bad)),
@@ -197,6 +197,8 @@ extension DashboardRenderer {
             let (l, r) = rect.splitLeft(Int(Double(rect.width) * leftShare))
             return (Rect(x: l.x, y: l.y, width: l.width - 2, height: l.height), r)
         }
+        // Too short to be useful twice: show the first section only (zoom gives more room).
+        if rect.height < 8 { return (rect, Rect(x: rect.x, y: rect.maxY, width: rect.width, height: 0)) }
         let topRows = stackedTopRows.map { min($0, rect.height) } ?? max(rect.height - max(minimumStackedRest, rect.height / 2), min(rect.height, 2))
         let (t, b) = rect.splitTop(topRows)
         return (t, b)
@@ -235,7 +237,7 @@ extension DashboardRenderer {
         if let flex = columns.firstIndex(where: \.flexible) {
             // Grow the flexible column to the longest content (or the room left), never below its minimum.
             let longest = rows.map { $0[flex].text.count }.max() ?? 0
-            widths[flex] = max(columns[flex].width, min(max(longest, columns[flex].header.count), rect.width - (fixed - columns[flex].width)))
+            widths[flex] = max(columns[flex].width, columns[flex].header.count, min(max(longest, columns[flex].header.count), rect.width - (fixed - columns[flex].width)))
         }
         func drawRow(_ cells: [(String, CellStyle)], y: Int) {
             var x = rect.x

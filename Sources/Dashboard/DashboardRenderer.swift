@@ -137,10 +137,14 @@ public struct DashboardRenderer: Sendable {
             x = grid.put(Format.column(p.name, 10), x: x, y: y, style: CellStyle(.text, attributes: focused ? .bold : []), maxX: inner.maxX)
             x = grid.put(Format.column(p.state.rawValue, 12), x: x, y: y, style: stateStyle(p.state), maxX: inner.maxX)
             let lagStyle = p.lagEvents > 1000 ? CellStyle(.bad) : p.lagEvents > 0 ? CellStyle(.warn) : CellStyle(.good)
-            x = grid.put(Format.column(Format.position(p.checkpoint), 12, right: true), x: x, y: y, style: CellStyle(.text), maxX: inner.maxX)
-            x = grid.put(Format.column("lag " + Format.grouped(p.lagEvents), 13, right: true), x: x, y: y, style: lagStyle, maxX: inner.maxX)
-            x = grid.put(Format.column(Format.milliseconds(p.lagMilliseconds), 10, right: true), x: x, y: y, style: lagStyle, maxX: inner.maxX)
-            x = grid.put(Format.column(Format.rate(p.eventsPerSecond) + " ev/s", 12, right: true), x: x, y: y, style: CellStyle(.dim), maxX: inner.maxX)
+            // Narrow strips drop the rate column and padding so that lag, the point of the strip, stays.
+            let wide = inner.width >= 84
+            x = grid.put(Format.column(Format.position(p.checkpoint), wide ? 12 : 9, right: true), x: x, y: y, style: CellStyle(.text), maxX: inner.maxX)
+            x = grid.put(Format.column("lag " + Format.grouped(p.lagEvents), wide ? 13 : 11, right: true), x: x, y: y, style: lagStyle, maxX: inner.maxX)
+            x = grid.put(Format.column(Format.milliseconds(p.lagMilliseconds), wide ? 10 : 9, right: true), x: x, y: y, style: lagStyle, maxX: inner.maxX)
+            if wide {
+                x = grid.put(Format.column(Format.rate(p.eventsPerSecond) + " ev/s", 12, right: true), x: x, y: y, style: CellStyle(.dim), maxX: inner.maxX)
+            }
             if let progress = p.rebuildProgress {
                 x += 2
                 let eta = p.rebuildETASeconds.map { " ETA " + Format.duration($0) } ?? ""

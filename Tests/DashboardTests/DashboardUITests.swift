@@ -1,0 +1,161 @@
+import Terminal
+import Testing
+@testable import Dashboard
+
+@Suite struct DashboardUITests {
+    let head: UInt64 = 500
+
+    @Test func focusAndZoom() {
+        var ui = DashboardUI()
+        #expect(ui.handle(.tab, head: head) == nil && ui.focus == .warehouse)
+        _ = ui.handle(.backTab, head: head)
+        _ = ui.handle(.backTab, head: head)
+        #expect(ui.focus == .support)
+        _ = ui.handle(.char("3"), head: head)
+        #expect(ui.focus == .finance)
+        _ = ui.handle(.char("z"), head: head)
+        #expect(ui.zoomed)
+        _ = ui.handle(.enter, head: head)
+        #expect(!ui.zoomed)
+    }
+
+    @Test func actionKeys() {
+        var ui = DashboardUI()
+        _ = ui.handle(.char("2"), head: head)
+        #expect(ui.handle(.char("q"), head: head) == .quit)
+        #expect(ui.handle(.char("p"), head: head) == .togglePause)
+        #expect(ui.handle(.char("+"), head: head) == .changeRate(1))
+        #expect(ui.handle(.char("-"), head: head) == .changeRate(-1))
+        #expect(ui.handle(.char("s"), head: head) == .toggleProjector("warehouse"))
+        #expect(ui.handle(.char("r"), head: head) == .rebuildProjector("warehouse"))
+        #expect(ui.handle(.char("T"), head: head) == .cycleTheme)
+        #expect(ui.handle(.control("l"), head: head) == .redraw)
+        #expect(ui.handle(.resize, head: head) == nil)
+    }
+
+    @Test func helpSwallowsTheNextKey() {
+        var ui = DashboardUI()
+        _ = ui.handle(.char("?"), head: head)
+        #expect(ui.showHelp)
+        #expect(ui.handle(.char("q"), head: head) == nil)
+        #expect(!ui.showHelp)
+    }
+
+    @Test func paletteEditsSubmitsAndCancels() {
+        var ui = DashboardUI()
+        _ = ui.handle(.char(":"), head: head)
+        #expect(ui.palette == "")
+        for c in "ship o-1x" { #expect(ui.handle(.char(c), head: head) == nil) }
+        _ = ui.handle(.backspace, head: head)
+        #expect(ui.palette == "ship o-1")
+        // Keys that act elsewhere are text here.
+        #expect(ui.handle(.char("q"), head: head) == nil)
+        _ = ui.handle(.backspace, head: head)
+        #expect(ui.handle(.enter, head: head) == .submitCommand("ship o-1"))
+        #expect(ui.palette == nil)
+        _ = ui.handle(.char(":"), head: head)
+        _ = ui.handle(.char("x"), head: head)
+        #expect(ui.handle(.escape, head: head) == nil && ui.palette == nil)
+        _ = ui.handle(.char(":"), head: head)
+        #expect(ui.handle(.enter, head: head) == nil)
+    }
+
+    @Test func timeTravelStepsAndReturns() {
+        var ui = DashboardUI()
+        #expect(ui.handle(.char("t"), head: head) == .timeTravel(to: 500))
+        #expect(ui.handle(.left, head: head) == .timeTravel(to: 499))
+        #expect(ui.handle(.right, head: head) == .timeTravel(to: 500))
+        #expect(ui.handle(.right, head: head) == .timeTravel(to: 500))
+        #expect(ui.handle(.pageUp, head: head) == .timeTravel(to: 400))
+        #expect(ui.handle(.pageDown, head: head) == .timeTravel(to: 500))
+        for _ in 0..<6 { _ = ui.handle(.pageUp, head: head) }
+        #expect(ui.timeTravel == 1)
+        #expect(ui.focus == .shoppers)
+        _ = ui.handle(.tab, head: head)
+        #expect(ui.focus == .warehouse)
+        #expect(ui.handle(.escape, head: head) == .timeTravel(to: nil))
+        #expect(ui.timeTravel == nil)
+        var empty = DashboardUI()
+        #expect(empty.handle(.char("t"), head: 0) == nil && empty.message != nil)
+    }
+
+    @Test func inspectorScrollsAndJumps() {
+        var ui = DashboardUI()
+        #expect(ui.handle(.char("e"), head: head) == .inspect(from: 500))
+        #expect(ui.handle(.up, head: head) == .inspect(from: 499))
+        #expect(ui.handle(.pageUp, head: head) == .inspect(from: 479))
+        #expect(ui.handle(.down, head: head) == .inspect(from: 480))
+        #expect(ui.handle(.char("g"), head: head) == nil)
+        for c in "42x" { _ = ui.handle(.char(c), head: head) }
+        #expect(ui.inspector?.gotoInput == "42")
+        #expect(ui.handle(.enter, head: head) == .inspect(from: 42))
+        _ = ui.handle(.char("g"), head: head)
+        for c in "99999" { _ = ui.handle(.char(c), head: head) }
+        #expect(ui.handle(.enter, head: head) == .inspect(from: 500))
+        #expect(ui.handle(.char("q"), head: head) == nil && ui.inspector == nil)
+    }
+
+    @Test func readOnlyRefusesWrites() {
+        var ui = DashboardUI()
+        #expect(ui.handle(.char("p"), head: head, readOnly: true) == nil)
+        #expect(ui.message?.hasPrefix("read-only") == true)
+        #expect(ui.handle(.char("+"), head: head, readOnly: true) == nil)
+        #expect(ui.handle(.char(":"), head: head, readOnly: true) == nil && ui.palette == nil)
+        #expect(ui.handle(.char("s"), head: head, readOnly: true) == .toggleProjector("shoppers"))
+        #expect(ui.handle(.char("q"), head: head, readOnly: true) == .quit)
+    }
+}
+
+@Suite struct DashboardSessionTests {
+    func session(_ source: SampleDataSource = SampleDataSource()) -> DashboardSession {
+        DashboardSession(dataSource: source, theme: Theme.fallback, glyphs: .unicode,
+                         themeLocator: ThemeLocator(searchDirectories: []))
+    }
+
+    @Test func unchangedStateProducesNoFrame() {
+        let s = session()
+        #expect(s.frame(width: 120, height: 40) != nil)
+        s.refresh()
+        #expect(s.frame(width: 120, height: 40) == nil)
+        #expect(s.frame(width: 100, height: 40) != nil)
+    }
+
+    @Test func keysShowTheirEffectInTheNextFrame() throws {
+        let source = SampleDataSource()
+        let s = session(source)
+        _ = s.frame(width: 120, height: 40)
+        s.handle(.char("p"))
+        #expect(source.performed == [.togglePause])
+        let grid = try #require(s.frame(width: 120, height: 40))
+        #expect(grid.contains("load PAUSED"))
+        #expect(grid.contains("load paused"))
+        s.handle(.char("3"))
+        s.handle(.char("s"))
+        #expect(try #require(s.frame(width: 120, height: 40)).contains("Finance  STOPPED"))
+        s.handle(.char(":"))
+        for c in "place bob MUG:1" { s.handle(.char(c)) }
+        s.handle(.enter)
+        #expect(try #require(s.frame(width: 120, height: 40)).contains("accepted position=12346"))
+        s.handle(.char("q"))
+        #expect(s.quitRequested)
+    }
+
+    @Test func timeTravelUsesViewsAsOf() throws {
+        let s = session()
+        s.handle(.char("t"))
+        s.handle(.pageUp)
+        let grid = try #require(s.frame(width: 120, height: 40))
+        #expect(grid.contains("AS OF #12,245"))
+        #expect(grid.contains("Finance  as of #12,245"))
+        s.handle(.escape)
+        #expect(try #require(s.frame(width: 120, height: 40)).contains("Finance  #12,342  lag 3"))
+    }
+
+    @Test func themeCycleWalksBuiltins() {
+        let s = session()
+        s.handle(.char("T"))
+        #expect(s.theme.name == "light" && s.needsFullRepaint)
+        for _ in 0..<3 { s.handle(.char("T")) }
+        #expect(s.theme.name == "default")
+    }
+}
