@@ -104,8 +104,8 @@ public struct LoadGenerator: Sendable {
     /// Buyers notice SKUs running low, though not always at once, so "low stock" gets seen.
     private mutating func restockIfLow(_ state: ShopState) -> ShopCommand? {
         for product in Self.catalog {
-            guard let stock = state.products[product.sku], stock.available < 12 else { continue }
-            if rng.chance(25) {
+            guard let stock = state.products[product.sku], stock.available < 8 else { continue }
+            if rng.chance(4) {
                 return .restock(sku: product.sku, quantity: Int64(rng.uniform(in: 100...300)))
             }
         }

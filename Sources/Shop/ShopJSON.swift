@@ -6,62 +6,98 @@ import EventLog
 /// compact and deterministic (object keys of `cancellationReasons` are sorted), and `export`
 /// writes one line per event of the whole log, where an encoder's reflection would dominate.
 struct JSONWriter {
-    private(set) var text = ""
+    /// UTF-8 bytes; a byte buffer rather than a `String` because `export` writes a line per
+    /// event of the whole log, and appending bytes is several times cheaper than growing a
+    /// `String` scalar by scalar.
+    var bytes: [UInt8] = []
 
-    init(capacity: Int = 256) { text.reserveCapacity(capacity) }
+    init(capacity: Int = 256) { bytes.reserveCapacity(capacity) }
 
-    mutating func raw(_ s: String) { text += s }
+    var text: String { String(decoding: bytes, as: UTF8.self) }
+
+    mutating func byte(_ b: UInt8) { bytes.append(b) }
 
     mutating func string(_ s: String) {
-        text += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": text += "\\\""
-            case "\\": text += "\\\\"
-            case "\n": text += "\\n"
-            case "\r": text += "\\r"
-            case "\t": text += "\\t"
-            case "\u{08}": text += "\\b"
-            case "\u{0C}": text += "\\f"
-            case _ where scalar.value < 0x20 || scalar == "\u{2028}" || scalar == "\u{2029}":
-                // U+2028/9 are legal JSON but break JavaScript readers of JSON Lines.
-                let hex = String(scalar.value, radix: 16, uppercase: false)
-                text += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: text.unicodeScalars.append(scalar)
+        bytes.append(UInt8(ascii: "\""))
+        var s = s
+        s.withUTF8 { utf8 in
+            var i = 0
+            while i < utf8.count {
+                let b = utf8[i]
+                switch b {
+                case UInt8(ascii: "\""): bytes.append(contentsOf: [0x5C, 0x22])
+                case UInt8(ascii: "\\"): bytes.append(contentsOf: [0x5C, 0x5C])
+                case UInt8(ascii: "\n"): bytes.append(contentsOf: [0x5C, UInt8(ascii: "n")])
+                case UInt8(ascii: "\r"): bytes.append(contentsOf: [0x5C, UInt8(ascii: "r")])
+                case UInt8(ascii: "\t"): bytes.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+                case 0..<0x20: unicodeEscape(UInt32(b))
+                case 0xE2 where i + 2 < utf8.count && utf8[i + 1] == 0x80 && (utf8[i + 2] == 0xA8 || utf8[i + 2] == 0xA9):
+                    // U+2028/9 are legal JSON but break JavaScript readers of JSON Lines.
+                    unicodeEscape(utf8[i + 2] == 0xA8 ? 0x2028 : 0x2029)
+                    i += 2
+                default: bytes.append(b)
+                }
+                i += 1
             }
         }
-        text += "\""
+        bytes.append(UInt8(ascii: "\""))
     }
 
-    /// `"key":` with the comma handled by the caller through ``field``.
+    private mutating func unicodeEscape(_ value: UInt32) {
+        let hex: [UInt8] = Array("0123456789abcdef".utf8)
+        bytes.append(contentsOf: [0x5C, UInt8(ascii: "u")])
+        for shift in stride(from: 12, through: 0, by: -4) { bytes.append(hex[Int((value >> UInt32(shift)) & 0xF)]) }
+    }
+
+    /// `"key":`; the comma is handled by ``ObjectWriter``.
     mutating func key(_ k: String) {
         string(k)
-        text += ":"
+        bytes.append(UInt8(ascii: ":"))
     }
 
-    mutating func number<T: BinaryInteger>(_ n: T) { text += String(n) }
+    mutating func number<T: BinaryInteger>(_ n: T) { padded(Int64(n), width: 1) }
 
-    /// Writes `{` fields `}`; `body` calls ``field(_:_:)`` variants, which insert the commas.
+    /// Decimal digits of `n`, left-padded with zeros to `width`; no `String` in between.
+    mutating func padded(_ n: Int64, width: Int) {
+        if n < 0 { bytes.append(UInt8(ascii: "-")) }
+        var magnitude = n.magnitude
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { digits in
+            repeat {
+                digits[count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+                count += 1
+            } while magnitude > 0
+            for _ in count..<max(count, width) { bytes.append(UInt8(ascii: "0")) }
+            for index in stride(from: count - 1, through: 0, by: -1) { bytes.append(digits[index]) }
+        }
+    }
+
+    /// Writes `{` members `}`; `body` calls the ``ObjectWriter`` `field` variants, which insert
+    /// the commas.
     mutating func object(_ body: (inout ObjectWriter) -> Void) {
-        text += "{"
+        bytes.append(UInt8(ascii: "{"))
         // Hand the buffer to the object writer and take it back, so it stays uniquely
         // referenced and appends never copy it.
         var writer = ObjectWriter(json: self)
         self = JSONWriter(capacity: 0)
         body(&writer)
         self = writer.json
-        text += "}"
+        bytes.append(UInt8(ascii: "}"))
     }
 
     mutating func array<S: Sequence>(_ items: S, _ element: (inout JSONWriter, S.Element) -> Void) {
-        text += "["
+        bytes.append(UInt8(ascii: "["))
         var first = true
         for item in items {
-            if !first { text += "," }
+            if !first { bytes.append(UInt8(ascii: ",")) }
             first = false
             element(&self, item)
         }
-        text += "]"
+        bytes.append(UInt8(ascii: "]"))
     }
 }
 
@@ -73,7 +109,7 @@ struct ObjectWriter {
     init(json: JSONWriter) { self.json = json }
 
     private mutating func comma(_ key: String) {
-        if !first { json.raw(",") }
+        if !first { json.byte(UInt8(ascii: ",")) }
         first = false
         json.key(key)
     }
@@ -88,9 +124,9 @@ struct ObjectWriter {
         json.number(value)
     }
 
-    mutating func field(_ key: String, raw value: String) {
+    mutating func field(_ key: String, time nanos: Int64) {
         comma(key)
-        json.raw(value)
+        ShopJSON.writeISO8601(nanos: nanos, to: &json)
     }
 
     mutating func field(_ key: String, _ write: (inout JSONWriter) -> Void) {
@@ -103,6 +139,11 @@ extension ShoppersView {
     /// `{"catalog":[{sku,name,priceCents,available}],"customers":[{customer,orders,open,spentCents}]}`
     public var json: String {
         var w = JSONWriter()
+        write(to: &w)
+        return w.text
+    }
+
+    func write(to w: inout JSONWriter) {
         w.object { o in
             o.field("catalog") { w in
                 w.array(catalog) { w, item in
@@ -125,7 +166,6 @@ extension ShoppersView {
                 }
             }
         }
-        return w.text
     }
 }
 
@@ -133,6 +173,11 @@ extension WarehouseView {
     /// `{"stock":[{sku,onHand,reserved,available}],"pickQueue":[ids],"lowStock":[skus]}`
     public var json: String {
         var w = JSONWriter()
+        write(to: &w)
+        return w.text
+    }
+
+    func write(to w: inout JSONWriter) {
         w.object { o in
             o.field("stock") { w in
                 w.array(stock) { w, s in
@@ -147,7 +192,6 @@ extension WarehouseView {
             o.field("pickQueue") { w in w.array(pickQueue) { w, id in w.string(id) } }
             o.field("lowStock") { w in w.array(lowStock) { w, sku in w.string(sku) } }
         }
-        return w.text
     }
 }
 
@@ -156,6 +200,11 @@ extension FinanceView {
     /// "averageOrderCents":..,"topSkus":[{sku,revenueCents}]}`
     public var json: String {
         var w = JSONWriter()
+        write(to: &w)
+        return w.text
+    }
+
+    func write(to w: inout JSONWriter) {
         w.object { o in
             o.field("revenueCents", revenueCents)
             o.field("refundsCents", refundsCents)
@@ -172,7 +221,6 @@ extension FinanceView {
                 }
             }
         }
-        return w.text
     }
 }
 
@@ -181,6 +229,11 @@ extension SupportView {
     /// "cancellationReasons":{reason:count}}`, reasons sorted so the output is deterministic.
     public var json: String {
         var w = JSONWriter()
+        write(to: &w)
+        return w.text
+    }
+
+    func write(to w: inout JSONWriter) {
         w.object { o in
             o.field("statusCounts") { w in
                 w.object { o in
@@ -207,21 +260,20 @@ extension SupportView {
                 }
             }
         }
-        return w.text
     }
 }
 
 extension ShopViews {
     /// `{"position":P,"shoppers":{...},"warehouse":{...},"finance":{...},"support":{...}}`,
-    /// the document `prism views --json` prints.
+    /// the document `prism views --json` prints (one line, no trailing newline).
     public var json: String {
         var w = JSONWriter(capacity: 4096)
         w.object { o in
             o.field("position", position)
-            o.field("shoppers", raw: shoppers.json)
-            o.field("warehouse", raw: warehouse.json)
-            o.field("finance", raw: finance.json)
-            o.field("support", raw: support.json)
+            o.field("shoppers") { shoppers.write(to: &$0) }
+            o.field("warehouse") { warehouse.write(to: &$0) }
+            o.field("finance") { finance.write(to: &$0) }
+            o.field("support") { support.write(to: &$0) }
         }
         return w.text
     }
@@ -231,6 +283,11 @@ extension ShopEvent {
     /// The `data` object of an export line: the event's fields, named exactly as SPEC section 2.
     public var dataJSON: String {
         var w = JSONWriter(capacity: 128)
+        writeData(to: &w)
+        return w.text
+    }
+
+    func writeData(to w: inout JSONWriter) {
         w.object { o in
             switch self {
             case .productRegistered(let sku, let name, let price):
@@ -267,7 +324,6 @@ extension ShopEvent {
                 o.field("refundCents", refund)
             }
         }
-        return w.text
     }
 }
 
@@ -281,17 +337,31 @@ public enum ShopJSON {
         _ event: ShopEvent, position: UInt64, stream: String, version: UInt64,
         timestampNanos: Int64, commandId: String?
     ) -> String {
-        var w = JSONWriter(capacity: 256)
+        var bytes: [UInt8] = []
+        appendExportLine(
+            event, position: position, stream: stream, version: version,
+            timestampNanos: timestampNanos, commandId: commandId, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends the export line (without the newline) to `buffer`: the form for `prism export`,
+    /// which can reuse one buffer for many lines and write it with one system call.
+    public static func appendExportLine(
+        _ event: ShopEvent, position: UInt64, stream: String, version: UInt64,
+        timestampNanos: Int64, commandId: String?, to buffer: inout [UInt8]
+    ) {
+        var w = JSONWriter(capacity: 0)
+        swap(&w.bytes, &buffer)
         w.object { o in
             o.field("position", position)
             o.field("stream", stream)
             o.field("version", version)
             o.field("type", event.typeName)
-            o.field("time", iso8601(nanos: timestampNanos))
-            o.field("data", raw: event.dataJSON)
+            o.field("time", time: timestampNanos)
+            o.field("data") { event.writeData(to: &$0) }
             if let commandId { o.field("commandId", commandId) }
         }
-        return w.text
+        swap(&w.bytes, &buffer)
     }
 
     /// The export line of a record of the log; throws ``ShopDecodingError`` on bad bytes.
@@ -302,6 +372,14 @@ public enum ShopJSON {
             commandId: record.commandId)
     }
 
+    /// Appends the export line of a record of the log to `buffer` (no newline).
+    public static func appendExportLine(_ record: RecordView, to buffer: inout [UInt8]) throws {
+        appendExportLine(
+            try ShopEvent.decode(record), position: record.position, stream: record.stream,
+            version: record.streamVersion, timestampNanos: record.timestampNanos,
+            commandId: record.commandId, to: &buffer)
+    }
+
     /// The export line of an owned record.
     public static func exportLine(_ record: RecordedEvent) throws -> String {
         exportLine(
@@ -310,14 +388,26 @@ public enum ShopJSON {
             commandId: record.commandId)
     }
 
-    /// ISO-8601 UTC with milliseconds, e.g. `2026-11-30T10:00:00.000Z`, truncating (not
-    /// rounding) below the millisecond so a time never appears later than it was. Computed by
-    /// hand (Howard Hinnant's days-to-civil algorithm) to keep Foundation off the export path.
+    /// ISO-8601 UTC with milliseconds, e.g. `2026-11-30T10:00:00.000Z`.
     public static func iso8601(nanos: Int64) -> String {
+        var w = JSONWriter(capacity: 24)
+        appendISO8601(nanos: nanos, to: &w)
+        return w.text
+    }
+
+    /// The time as a JSON string.
+    static func writeISO8601(nanos: Int64, to w: inout JSONWriter) {
+        w.byte(UInt8(ascii: "\""))
+        appendISO8601(nanos: nanos, to: &w)
+        w.byte(UInt8(ascii: "\""))
+    }
+
+    /// Truncates (does not round) below the millisecond, so a time never reads later than it
+    /// was. Computed by hand (Howard Hinnant's days-to-civil algorithm) to keep Foundation off
+    /// the export path; correct for any `Int64` of nanoseconds, before 1970 too.
+    private static func appendISO8601(nanos: Int64, to w: inout JSONWriter) {
         let (seconds, subNanos) = floorDivMod(nanos, 1_000_000_000)
         let (days, secondOfDay) = floorDivMod(seconds, 86_400)
-        let millis = subNanos / 1_000_000
-        // Days since 1970-01-01 to year/month/day in the proleptic Gregorian calendar.
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let dayOfEra = z - era * 146_097
@@ -327,20 +417,25 @@ public enum ShopJSON {
         let day = dayOfYear - (153 * mp + 2) / 5 + 1
         let month = mp < 10 ? mp + 3 : mp - 9
         let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-        return pad(year, 4) + "-" + pad(month, 2) + "-" + pad(day, 2) + "T"
-            + pad(secondOfDay / 3_600, 2) + ":" + pad(secondOfDay / 60 % 60, 2) + ":"
-            + pad(secondOfDay % 60, 2) + "." + pad(millis, 3) + "Z"
+        w.padded(year, width: 4)
+        w.byte(UInt8(ascii: "-"))
+        w.padded(month, width: 2)
+        w.byte(UInt8(ascii: "-"))
+        w.padded(day, width: 2)
+        w.byte(UInt8(ascii: "T"))
+        w.padded(secondOfDay / 3_600, width: 2)
+        w.byte(UInt8(ascii: ":"))
+        w.padded(secondOfDay / 60 % 60, width: 2)
+        w.byte(UInt8(ascii: ":"))
+        w.padded(secondOfDay % 60, width: 2)
+        w.byte(UInt8(ascii: "."))
+        w.padded(subNanos / 1_000_000, width: 3)
+        w.byte(UInt8(ascii: "Z"))
     }
 
     private static func floorDivMod(_ a: Int64, _ b: Int64) -> (Int64, Int64) {
         let q = a / b
         let r = a % b
         return r < 0 ? (q - 1, r + b) : (q, r)
-    }
-
-    private static func pad(_ n: Int64, _ width: Int) -> String {
-        let digits = String(n.magnitude)
-        let sign = n < 0 ? "-" : ""
-        return sign + String(repeating: "0", count: max(0, width - digits.count)) + digits
     }
 }
