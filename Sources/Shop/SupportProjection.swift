@@ -5,6 +5,8 @@ import CQRS
 ///
 /// `oldestUnpaid` reads the front of an ``ArrivalQueue`` of placed orders: orders arrive in
 /// position order, so the oldest are at the front and a view costs at most a few entries.
+/// `cancellationReasons` is handed to the view as the same dictionary (a reference copy); the
+/// next cancellation then copies it once, which is cheap because reasons repeat.
 public struct SupportProjection: Projection {
     public let name = "support"
 

@@ -80,6 +80,29 @@ import Testing
         }
     }
 
+    @Test func appendExportLineAppendsToABuffer() throws {
+        var buffer = Array("{\"position\":0}\n".utf8)
+        let event = ShopEvent.productRestocked(sku: "MUG", quantity: 3)
+        let payload = event.payloadBytes
+        try payload.withUnsafeBytes { payload in
+            try Array("ProductRestocked".utf8).withUnsafeBytes { type in
+                try Array("product-MUG".utf8).withUnsafeBytes { stream in
+                    try Array("c-1".utf8).withUnsafeBytes { commandId in
+                        try ShopJSON.appendExportLine(
+                            RecordView(
+                                position: 2, streamVersion: 2, timestampNanos: 1_796_032_800_123_000_000,
+                                streamBytes: stream, typeBytes: type, payload: payload,
+                                commandIdBytes: commandId, endsBatch: true),
+                            to: &buffer)
+                    }
+                }
+            }
+        }
+        let lines = String(decoding: buffer, as: UTF8.self).split(separator: "\n")
+        #expect(lines.count == 2)
+        #expect(lines[1] == #"{"position":2,"stream":"product-MUG","version":2,"type":"ProductRestocked","time":"2026-11-30T10:00:00.123Z","data":{"sku":"MUG","quantity":3},"commandId":"c-1"}"#)
+    }
+
     @Test func stringsAreEscaped() throws {
         let nasty = "q\"b\\s/\n\r\t\u{01}\u{1F}\u{7F}é☕\u{2028}𝄞"
         let line = ShopJSON.exportLine(
