@@ -1,0 +1,140 @@
+import Foundation
+import Testing
+@testable import EventLog
+
+@Suite struct RecordRoundTripTests {
+    @Test func everyFieldSurvivesAReopen() throws {
+        try withTemporaryDirectory { dir in
+            var options = LogOptions()
+            options.clock = { 1_764_496_800_123_000_000 }
+            let log = try EventLog.open(directory: dir, options: options)
+            let r1 = try log.append([
+                event("product-MUG", "ProductRegistered", payload: Array("mug".utf8), id: "cmd-1"),
+                event("product-MUG", "ProductRestocked", payload: []),
+            ])
+            let r2 = try log.append([event("order-ö-ß-🙂", "OrderPlaced", payload: [0, 255, 7])])
+            #expect(r1 == AppendResult(firstPosition: 1, lastPosition: 2))
+            #expect(r2 == AppendResult(firstPosition: 3, lastPosition: 3))
+            log.close()
+
+            let again = try EventLog.open(directory: dir, options: options)
+            defer { again.close() }
+            #expect(again.head == 3)
+            #expect(again.report.truncation == nil)
+            let events = try again.events(from: 1)
+            #expect(events == [
+                RecordedEvent(position: 1, stream: "product-MUG", streamVersion: 1, type: "ProductRegistered",
+                              timestampNanos: 1_764_496_800_123_000_000, payload: Array("mug".utf8), commandId: "cmd-1"),
+                RecordedEvent(position: 2, stream: "product-MUG", streamVersion: 2, type: "ProductRestocked",
+                              timestampNanos: 1_764_496_800_123_000_000, payload: [], commandId: nil),
+                RecordedEvent(position: 3, stream: "order-ö-ß-🙂", streamVersion: 1, type: "OrderPlaced",
+                              timestampNanos: 1_764_496_800_123_000_000, payload: [0, 255, 7], commandId: nil),
+            ])
+            // Stream versions go on from where they were after a reopen.
+            _ = try again.append([event("product-MUG", expect: .exact(2))])
+            #expect(try again.events(from: 4).first?.streamVersion == 3)
+        }
+    }
+
+    @Test func oneMebibytePayloadRoundTrips() throws {
+        try withTemporaryDirectory { dir in
+            let big = (0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+            do {
+                let log = try EventLog.open(directory: dir)
+                _ = try log.append([event("s", payload: big), event("s", payload: [])])
+                log.close()
+            }
+            let log = try EventLog.open(directory: dir)
+            defer { log.close() }
+            let events = try log.events(from: 1)
+            #expect(events.count == 2)
+            #expect(events[0].payload == big)
+            #expect(events[1].payload.isEmpty)
+        }
+    }
+
+    @Test func segmentsRollOverAtTheCapAndReadAcrossThem() throws {
+        try withTemporaryDirectory { dir in
+            var options = LogOptions()
+            options.segmentBytes = 4096
+            options.tailBudgetBytes = 1024  // force reads from disk
+            let log = try EventLog.open(directory: dir, options: options)
+            for i in 0..<200 {
+                _ = try log.append([event("order-\(i % 7)", payload: Array(repeating: UInt8(i % 256), count: 40)),
+                                    event("order-\(i % 7)", payload: [UInt8(i % 256)])])
+            }
+            #expect(log.head == 400)
+            #expect(segmentFiles(dir).count > 5)
+            #expect(log.tailMemoryBytes <= 1024)
+            for file in segmentFiles(dir) { #expect(fileSize(dir + "/" + file) <= 4096 + 200) }
+            var positions: [UInt64] = []
+            try log.read(from: 1) { positions.append($0.position); return true }
+            #expect(positions == Array(1...400))
+            // A read from the middle of a later segment.
+            let middle = try log.events(from: 301, through: 303)
+            #expect(middle.map(\.position) == [301, 302, 303])
+            #expect(middle[0].payload == Array(repeating: UInt8(150), count: 40))
+            log.close()
+            let again = try EventLog.open(directory: dir, options: options)
+            defer { again.close() }
+            #expect(again.head == 400)
+            #expect(try LogVerifier.verify(directory: dir).problems.isEmpty)
+        }
+    }
+
+    @Test func expectedVersionConflictAppendsNothing() throws {
+        try withTemporaryDirectory { dir in
+            let log = try EventLog.open(directory: dir)
+            defer { log.close() }
+            _ = try log.append([event("a", expect: .noStream), event("a", expect: .exact(1))])
+            #expect(throws: LogError.self) {
+                try log.append([event("b", expect: .noStream), event("a", expect: .exact(1))])
+            }
+            do {
+                _ = try log.append([event("a", expect: .noStream)])
+                Issue.record("a conflict was accepted")
+            } catch let error as LogError {
+                #expect(error.code == .versionConflict)
+                #expect(error.message.contains("stream 'a'"))
+            }
+            #expect(log.head == 2)
+            _ = try log.append([event("b", expect: .noStream)])
+            #expect(try log.events(from: 3).map(\.streamVersion) == [1])
+        }
+    }
+
+    @Test func concurrentAppendersAreGroupCommittedWithContiguousPositions() async throws {
+        try await withTemporaryDirectory { dir in
+            let log = try EventLog.open(directory: dir)
+            defer { log.close() }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for worker in 0..<8 {
+                    group.addTask {
+                        for i in 0..<50 {
+                            _ = try await log.appendAsync([event("w\(worker)", payload: [UInt8(i)]), event("w\(worker)")])
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            #expect(log.head == 800)
+            var perStream: [String: [UInt64]] = [:]
+            try log.read(from: 1) { perStream[$0.stream, default: []].append($0.streamVersion); return true }
+            for (_, versions) in perStream { #expect(versions == Array(1...100)) }
+        }
+    }
+
+    @Test func aSecondWriterIsRefusedWithTheHoldersPid() throws {
+        try withTemporaryDirectory { dir in
+            let log = try EventLog.open(directory: dir)
+            defer { log.close() }
+            do {
+                _ = try EventLog.open(directory: dir)
+                Issue.record("a second writer opened")
+            } catch let error as LogError {
+                #expect(error.code == .locked)
+                #expect(error.message.contains("pid \(getpid())"))
+            }
+        }
+    }
+}

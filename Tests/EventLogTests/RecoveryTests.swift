@@ -1,0 +1,186 @@
+import Foundation
+import Testing
+@testable import EventLog
+
+@Suite struct RecoveryTests {
+    /// Writes `batches` batches of two events and returns the path of the only segment.
+    func makeLog(_ dir: String, batches: Int = 10) throws -> String {
+        let log = try EventLog.open(directory: dir)
+        for i in 0..<batches { _ = try log.append([event("s\(i)", payload: Array(repeating: 7, count: 20)), event("s\(i)")]) }
+        log.close()
+        return dir + "/" + segmentFiles(dir)[0]
+    }
+
+    @Test func aTornTailIsCutAndReported() throws {
+        try withTemporaryDirectory { dir in
+            let path = try makeLog(dir)
+            let good = fileSize(path)
+            // Half of a record, as a crash in the middle of a write leaves it.
+            try appendBytes(path, [80, 0, 0, 0, 9, 9, 9, 9, 21, 0, 0])
+            let log = try EventLog.open(directory: dir)
+            #expect(log.head == 20)
+            let cut = try #require(log.report.truncation)
+            #expect(cut.bytes == 11)
+            #expect(cut.offset == Int64(good))
+            #expect(cut.position == 21)
+            #expect(fileSize(path) == good)
+            _ = try log.append([event("after")])
+            log.close()
+            #expect(try LogVerifier.verify(directory: dir).problems.isEmpty)
+        }
+    }
+
+    @Test func zerosAfterTheLastRecordAreATornTail() throws {
+        try withTemporaryDirectory { dir in
+            let path = try makeLog(dir)
+            try appendBytes(path, [UInt8](repeating: 0, count: 4096))
+            let log = try EventLog.open(directory: dir)
+            defer { log.close() }
+            #expect(log.head == 20)
+            #expect(log.report.truncation?.bytes == 4096)
+        }
+    }
+
+    @Test func anUnfinishedBatchIsCutWhole() throws {
+        try withTemporaryDirectory { dir in
+            let path = try makeLog(dir, batches: 3)
+            // Build a valid record for position 7 that does not end its batch.
+            var bytes: [UInt8] = []
+            _ = RecordFormat.encode(into: &bytes, position: 7, streamVersion: 1, timestamp: 0, endsBatch: false, event: event("x"))
+            try appendBytes(path, bytes)
+            // A reader never sees it, even before the writer repairs the file.
+            let reader = try EventLog.openReadOnly(directory: dir)
+            #expect(reader.head == 6)
+            reader.close()
+            let log = try EventLog.open(directory: dir)
+            defer { log.close() }
+            #expect(log.head == 6)
+            #expect(log.report.truncation?.bytes == Int64(bytes.count))
+            #expect(log.report.truncation?.reason == "unfinished batch")
+        }
+    }
+
+    @Test func aBitFlippedMidLogIsCorruptionWithItsPosition() throws {
+        try withTemporaryDirectory { dir in
+            let path = try makeLog(dir)
+            // Record 3 starts after the header and two records; flip a byte in its payload.
+            var offset = RecordFormat.headerSize
+            let events = try { let l = try EventLog.openReadOnly(directory: dir); defer { l.close() }; return try l.events(from: 1) }()
+            for e in events.prefix(2) { offset += RecordFormat.recordOverhead + e.stream.utf8.count + e.type.utf8.count + e.payload.count }
+            try flipBit(path, at: offset + 45)
+            do {
+                _ = try EventLog.open(directory: dir)
+                Issue.record("a corrupt log opened")
+            } catch let error as LogError {
+                #expect(error.code == .corruption)
+                #expect(error.position == 3)
+                #expect(error.offset == Int64(offset))
+                #expect(error.file == path)
+            }
+            let summary = try LogVerifier.verify(directory: dir)
+            #expect(summary.problems.count == 1)
+            #expect(summary.problems.first?.position == 3)
+            #expect(summary.problems.first?.offset == Int64(offset))
+            // Nothing was cut: the damage is still there for a person to look at.
+            #expect(fileSize(path) > offset + 200)
+        }
+    }
+
+    @Test func aDamagedSealedSegmentIsFoundByVerifyAndByReads() throws {
+        try withTemporaryDirectory { dir in
+            var options = LogOptions()
+            options.segmentBytes = 2048
+            options.tailBudgetBytes = 0
+            let log = try EventLog.open(directory: dir, options: options)
+            for i in 0..<100 { _ = try log.append([event("s\(i % 3)", payload: Array(repeating: 1, count: 30))]) }
+            log.close()
+            let first = dir + "/" + segmentFiles(dir)[0]
+            try flipBit(first, at: RecordFormat.headerSize + 100)
+            let summary = try LogVerifier.verify(directory: dir)
+            #expect(summary.problems.count == 1)
+            #expect(summary.problems[0].file == first)
+            let reader = try EventLog.openReadOnly(directory: dir, options: options)
+            defer { reader.close() }
+            #expect(throws: LogError.self) { try reader.read(from: 1) { _ in true } }
+        }
+    }
+
+    @Test func aTruncatedSegmentHeaderIsDetected() throws {
+        try withTemporaryDirectory { dir in
+            var options = LogOptions()
+            options.segmentBytes = 2048
+            let log = try EventLog.open(directory: dir, options: options)
+            for i in 0..<100 { _ = try log.append([event("s\(i % 3)", payload: Array(repeating: 1, count: 30))]) }
+            log.close()
+            let files = segmentFiles(dir)
+            #expect(files.count > 2)
+            let second = dir + "/" + files[1]
+            truncateFile(second, to: 20)
+            do {
+                _ = try EventLog.open(directory: dir, options: options)
+                Issue.record("a log with a truncated header opened")
+            } catch let error as LogError {
+                #expect(error.code == .corruption)
+                #expect(error.file == second)
+                #expect(error.message.contains("truncated"))
+            }
+            let problems = try LogVerifier.verify(directory: dir).problems
+            #expect(problems.contains { $0.file == second && $0.message.contains("truncated") })
+        }
+    }
+
+    @Test func enospcMidBatchLeavesAConsistentLogAndRefusesFurtherAppends() throws {
+        try withTemporaryDirectory { dir in
+            let faults = FaultInjector()
+            var options = LogOptions()
+            options.io = FileIO(faults: faults)
+            let log = try EventLog.open(directory: dir, options: options)
+            for i in 0..<5 { _ = try log.append([event("s", payload: [UInt8(i)])]) }
+            let before = fileSize(dir + "/" + segmentFiles(dir)[0])
+            faults.fail(.write, errno: ENOSPC, partialFraction: 0.5)
+            do {
+                _ = try log.append([event("s", payload: Array(repeating: 9, count: 500)), event("t")])
+                Issue.record("the append succeeded on a full disk")
+            } catch let error as LogError {
+                #expect(error.code == .io)
+                #expect(error.errno == ENOSPC)
+                #expect(error.description.contains("No space left on device"))
+            }
+            // Readable and consistent, and the half-written bytes are gone.
+            #expect(log.head == 5)
+            #expect(try log.events(from: 1).count == 5)
+            #expect(fileSize(dir + "/" + segmentFiles(dir)[0]) == before)
+            // Refuses further appends until reopened.
+            do {
+                _ = try log.append([event("s")])
+                Issue.record("appends went on after a failed write")
+            } catch let error as LogError {
+                #expect(error.code == .writerFailed)
+            }
+            log.close()
+            faults.clear()
+            let again = try EventLog.open(directory: dir, options: options)
+            defer { again.close() }
+            #expect(again.report.truncation == nil)
+            #expect(again.head == 5)
+            _ = try again.append([event("s")])
+            #expect(try again.events(from: 6).first?.streamVersion == 6)
+            #expect(try LogVerifier.verify(directory: dir).problems.isEmpty)
+        }
+    }
+
+    @Test func eioOnFdatasyncFailsTheAppend() throws {
+        try withTemporaryDirectory { dir in
+            let faults = FaultInjector()
+            var options = LogOptions()
+            options.io = FileIO(faults: faults)
+            let log = try EventLog.open(directory: dir, options: options)
+            defer { log.close() }
+            _ = try log.append([event("s")])
+            faults.fail(.sync, errno: EIO)
+            #expect(throws: LogError.self) { try log.append([event("s")]) }
+            #expect(log.head == 1)
+            #expect(try log.events(from: 1).count == 1)
+        }
+    }
+}

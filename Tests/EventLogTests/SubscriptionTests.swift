@@ -1,0 +1,74 @@
+import Foundation
+import Testing
+@testable import EventLog
+
+@Suite struct SubscriptionTests {
+    @Test func aSubscriptionSeesEveryPositionOnceWhile100kAreAppended() async throws {
+        try await withTemporaryDirectory { dir in
+            var options = LogOptions()
+            options.durability = .relaxed  // the subject here is ordering, not the disk
+            options.tailBudgetBytes = 256 << 10  // small, so the subscriber also falls back to disk
+            options.segmentBytes = 1 << 20
+            let log = try EventLog.open(directory: dir, options: options)
+            defer { log.close() }
+            let total: UInt64 = 100_000
+            // Some events exist before the subscription starts: it must catch up from disk first.
+            for i in 0..<50 { _ = try log.append((0..<100).map { j in event("s\((i * 100 + j) % 97)") }) }
+            let writer = Task.detached {
+                var written = log.head
+                while written < total {
+                    let n = Int(min(500, total - written))
+                    written = try log.append((0..<n).map { _ in event("live", payload: [1, 2, 3, 4]) }).lastPosition
+                }
+            }
+            var expected: UInt64 = 1
+            var ok = true
+            for try await batch in log.subscribe(from: 1) {
+                batch.forEach { record in
+                    if record.position != expected { ok = false }
+                    expected = record.position + 1
+                }
+                if !ok || expected > total { break }
+            }
+            try await writer.value
+            #expect(ok)
+            #expect(expected == total + 1)
+            #expect(log.tailMemoryBytes <= 256 << 10)
+        }
+    }
+
+    @Test func aReadOnlyFollowerSeesNewCommits() async throws {
+        try await withTemporaryDirectory { dir in
+            var options = LogOptions()
+            options.segmentBytes = 4096
+            let writer = try EventLog.open(directory: dir, options: options)
+            defer { writer.close() }
+            _ = try writer.append([event("a")])
+            let follower = try EventLog.openReadOnly(directory: dir, options: options)
+            defer { follower.close() }
+            #expect(follower.head == 1)
+            let reading = Task {
+                var seen: [UInt64] = []
+                for try await batch in follower.subscribe(from: 1) {
+                    batch.forEach { seen.append($0.position) }
+                    if seen.last == 300 { break }
+                }
+                return seen
+            }
+            for _ in 0..<299 { _ = try writer.append([event("b", payload: Array(repeating: 3, count: 30))]) }
+            let seen = try await reading.value
+            #expect(seen == Array(1...300))
+            #expect(follower.segmentFirstPositions.count > 1)
+        }
+    }
+
+    @Test func appendingReadOnlyIsRefused() throws {
+        try withTemporaryDirectory { dir in
+            let writer = try EventLog.open(directory: dir)
+            defer { writer.close() }
+            let reader = try EventLog.openReadOnly(directory: dir)
+            defer { reader.close() }
+            #expect(throws: LogError.self) { try reader.append([event("x")]) }
+        }
+    }
+}
