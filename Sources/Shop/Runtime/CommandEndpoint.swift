@@ -1,0 +1,138 @@
+import CQRS
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The writer's local command endpoint: a Unix socket `prism.sock` in the data folder, mode 0600
+/// so that only its owner can use it.
+///
+/// The protocol is one line each way, so that `socat` or `nc -U` can speak it too:
+/// the client sends `<command id or ->\t<command text>\n`; the writer answers with one line,
+/// `accepted position=P`, `rejected: REASON`, `syntax: MESSAGE` or `error: MESSAGE`, once the
+/// outcome is final (for an accepted command: once its events are durable).
+public final class CommandEndpoint: Sendable {
+    public let path: String
+    private let listener: Int32
+
+    public static func socketPath(dataDirectory: String) -> String { dataDirectory + "/prism.sock" }
+
+    /// Binds the socket and serves on a background thread. The caller holds the writer lock, so
+    /// a socket file left by a crashed writer is stale and is replaced.
+    public init(dataDirectory: String, system: ShopSystem) throws {
+        path = Self.socketPath(dataDirectory: dataDirectory)
+        guard path.utf8.count < 100 else {
+            throw EndpointError("the data folder path is too long for a Unix socket (\(path.utf8.count) bytes): \(path)")
+        }
+        unlink(path)
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw EndpointError("socket: \(String(cString: strerror(errno)))") }
+        var address = Self.address(path)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard bound == 0, chmod(path, 0o600) == 0, listen(fd, 64) == 0 else {
+            let e = String(cString: strerror(errno))
+            Glibc.close(fd)
+            throw EndpointError("cannot listen on \(path): \(e)")
+        }
+        listener = fd
+        let thread = Thread { [listener] in
+            while true {
+                let client = accept(listener, nil, nil)
+                if client < 0 {
+                    if errno == EINTR { continue }
+                    break  // the listener was closed
+                }
+                Task.detached { await Self.serve(client: client, system: system) }
+            }
+        }
+        thread.name = "prism-endpoint"
+        thread.start()
+    }
+
+    /// Stops accepting and removes the socket file.
+    public func close() {
+        shutdown(listener, Int32(SHUT_RDWR))
+        Glibc.close(listener)
+        unlink(path)
+    }
+
+    private static func serve(client: Int32, system: ShopSystem) async {
+        defer { Glibc.close(client) }
+        guard let line = readLine(client) else { return }
+        let parts = line.split(separator: "\t", maxSplits: 1, omittingEmptySubsequences: false)
+        let reply: CommandReply
+        if parts.count != 2 {
+            reply = .failed("malformed request: expected '<id or ->\\t<command>'")
+        } else {
+            let id = parts[0] == "-" ? nil : String(parts[0])
+            reply = await system.submit(text: String(parts[1]), commandId: id)
+        }
+        writeAll(client, reply.wireLine + "\n")
+    }
+
+    /// Sends one command to the writer serving `dataDirectory`. Returns nil when no writer is
+    /// listening there (no socket, or a stale one), so the caller can open the log itself.
+    public static func send(_ text: String, commandId: String?, dataDirectory: String) throws -> CommandReply? {
+        let path = socketPath(dataDirectory: dataDirectory)
+        guard path.utf8.count < 100, access(path, F_OK) == 0 else { return nil }
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw EndpointError("socket: \(String(cString: strerror(errno)))") }
+        defer { Glibc.close(fd) }
+        var address = address(path)
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        if connected != 0 {
+            if errno == ECONNREFUSED || errno == ENOENT { return nil }
+            throw EndpointError("cannot reach the writer at \(path): \(String(cString: strerror(errno)))")
+        }
+        let flat = text.replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: "\t", with: " ")
+        writeAll(fd, "\(commandId ?? "-")\t\(flat)\n")
+        guard let line = readLine(fd) else {
+            throw EndpointError("the writer at \(path) closed the connection without an answer")
+        }
+        return CommandReply(line: line)
+    }
+
+    private static func address(_ path: String) -> sockaddr_un {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            let bytes = Array(path.utf8)
+            raw.copyBytes(from: bytes.prefix(raw.count - 1))
+            raw[min(bytes.count, raw.count - 1)] = 0
+        }
+        return address
+    }
+
+    private static func readLine(_ fd: Int32) -> String? {
+        var bytes: [UInt8] = []
+        var byte: UInt8 = 0
+        while bytes.count < 65536 {
+            let n = read(fd, &byte, 1)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return bytes.isEmpty ? nil : String(decoding: bytes, as: UTF8.self) }
+            if byte == UInt8(ascii: "\n") { break }
+            bytes.append(byte)
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    private static func writeAll(_ fd: Int32, _ text: String) {
+        let bytes = Array(text.utf8)
+        var done = 0
+        while done < bytes.count {
+            let n = bytes[done...].withUnsafeBytes { write(fd, $0.baseAddress!, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return }
+            done += n
+        }
+    }
+}
+
+public struct EndpointError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,85 @@
+import CQRS
+import Foundation
+import Synchronization
+
+/// Feeds the writer with commands from the ``LoadGenerator`` at a steady rate.
+///
+/// The generator reads the write model to pick plausible orders, and the write model belongs to
+/// the writer thread, so the driver never runs the generator itself: it queues *generated*
+/// submissions, and the writer calls the generator with its own state at decide time. The driver
+/// only keeps time.
+public final class LoadDriver: Sendable {
+    private let writer: CommandWriter<ShopDomain>
+    private let generator: GeneratorBox
+    private let settings = Mutex<(rate: Double, paused: Bool, stopped: Bool)>((200, true, false))
+    private let done = DispatchSemaphore(value: 0)
+    /// Never let the writer's queue grow past this: a slow disk slows the load, not memory.
+    static let maxQueued = 20_000
+
+    public init(writer: CommandWriter<ShopDomain>, seed: UInt64, rate: Double) {
+        self.writer = writer
+        generator = GeneratorBox(LoadGenerator(seed: seed))
+        settings.withLock { $0.rate = rate }
+        let thread = Thread { [self] in self.run() }
+        thread.name = "prism-load"
+        thread.start()
+    }
+
+    public var rate: Double { settings.withLock { $0.rate } }
+    public var isPaused: Bool { settings.withLock { $0.paused } }
+
+    public func setRate(_ rate: Double) { settings.withLock { $0.rate = max(0, min(rate, 1_000_000)) } }
+    public func pause() { settings.withLock { $0.paused = true } }
+    public func resume() { settings.withLock { $0.paused = false } }
+
+    /// The rate steps of the dashboard's `+` and `-` keys.
+    public static let rateSteps: [Double] = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000]
+
+    /// One step up (`+1`) or down (`-1`) the rate ladder.
+    public func step(_ direction: Int) {
+        settings.withLock { s in
+            let steps = Self.rateSteps
+            let index = steps.lastIndex(where: { $0 <= s.rate }) ?? 0
+            let next = max(0, min(steps.count - 1, index + direction))
+            s.rate = steps[next]
+        }
+    }
+
+    public func stop() {
+        let first = settings.withLock { s -> Bool in defer { s.stopped = true }; return !s.stopped }
+        if first { done.wait() }
+    }
+
+    private func run() {
+        var last = Clock.monotonicNanos()
+        var due = 0.0
+        while true {
+            usleep(5_000)
+            let (rate, paused, stopped) = settings.withLock { ($0.rate, $0.paused, $0.stopped) }
+            if stopped { break }
+            let now = Clock.monotonicNanos()
+            let elapsed = Double(now - last) / 1e9
+            last = now
+            if paused { due = 0; continue }
+            due = min(due + rate * elapsed, max(1, rate))  // catch up at most one second
+            var n = Int(due)
+            if n == 0 { continue }
+            if writer.queuedCount > Self.maxQueued { continue }
+            due -= Double(n)
+            let box = generator
+            while n > 0 {
+                writer.submitGenerated({ state in box.next(state) }, completion: { _ in })
+                n -= 1
+            }
+        }
+        done.signal()
+    }
+}
+
+/// The generator, used only on the writer thread.
+final class GeneratorBox: @unchecked Sendable {
+    // @unchecked: `next` is only ever called by the writer thread, one command at a time.
+    private var generator: LoadGenerator
+    init(_ generator: LoadGenerator) { self.generator = generator }
+    func next(_ state: ShopState) -> ShopCommand { generator.next(state: state) }
+}

@@ -1,0 +1,197 @@
+import CQRS
+import EventLog
+import Foundation
+
+/// The running shop: the log, the writer with its write model, the four projectors, the load
+/// generator and the local command endpoint, assembled once so that the dashboard, `serve`,
+/// `send`, the benchmarks and the tests all run the same system.
+public final class ShopSystem: Sendable {
+    public enum Mode: Sendable {
+        /// Owns the log: takes the writer lock, runs the writer.
+        case write(Durability)
+        /// Follows a log another process writes (`prism watch`); no writer, no load.
+        case readOnly
+    }
+
+    public let directory: String
+    public let log: EventLog
+    /// Nil in read-only mode.
+    public let writer: CommandWriter<ShopDomain>?
+    public let shoppers: Projector<ShoppersProjection>
+    public let warehouse: Projector<WarehouseProjection>
+    public let finance: Projector<FinanceProjection>
+    public let support: Projector<SupportProjection>
+    /// Nil in read-only mode.
+    public let load: LoadDriver?
+
+    /// Opens the log in `directory` (creating it in write mode), rebuilds the write model and
+    /// starts the four projectors. The load generator is created paused at `rate` commands/s.
+    public init(directory: String, mode: Mode, seed: UInt64 = 42, rate: Double = 200, options: LogOptions = LogOptions()) throws {
+        self.directory = directory
+        switch mode {
+        case .write(let durability):
+            var options = options
+            options.durability = durability
+            log = try EventLog.open(directory: directory, options: options)
+            do {
+                let writer = try CommandWriter(domain: ShopDomain(), log: log)
+                self.writer = writer
+                load = LoadDriver(writer: writer, seed: seed, rate: rate)
+            } catch {
+                log.close()
+                throw error
+            }
+        case .readOnly:
+            log = try EventLog.openReadOnly(directory: directory, options: options)
+            writer = nil
+            load = nil
+        }
+        shoppers = Projector(ShoppersProjection(), log: log)
+        warehouse = Projector(WarehouseProjection(), log: log)
+        finance = Projector(FinanceProjection(), log: log)
+        support = Projector(SupportProjection(), log: log)
+        for name in Self.projectorNames { start(projector: name) }
+    }
+
+    public static let projectorNames = ["shoppers", "warehouse", "finance", "support"]
+
+    /// The projectors' statuses, in pane order.
+    public var statuses: [ProjectorStatus] { [shoppers.status, warehouse.status, finance.status, support.status] }
+
+    /// The lowest checkpoint of the four projectors.
+    public var minimumCheckpoint: UInt64 {
+        min(shoppers.checkpoint, warehouse.checkpoint, finance.checkpoint, support.checkpoint)
+    }
+
+    public func start(projector name: String) { control(name) { $0.start() } }
+    public func stop(projector name: String) { control(name) { $0.stop() } }
+    public func rebuild(projector name: String) { control(name) { $0.rebuild() } }
+    public func setDelay(projector name: String, milliseconds: Int) { control(name) { $0.setDelay(milliseconds: milliseconds) } }
+    public func isStopped(projector name: String) -> Bool {
+        statuses.first { $0.name == name }?.state == .stopped
+    }
+
+    /// Runs `body` on the projector called `name` (type-erased through a small protocol).
+    private func control(_ name: String, _ body: (any ProjectorControl) -> Void) {
+        switch name {
+        case "shoppers": body(shoppers)
+        case "warehouse": body(warehouse)
+        case "finance": body(finance)
+        case "support": body(support)
+        default: break
+        }
+    }
+
+    /// Waits until every projector's published view includes `position` (read-your-writes).
+    public func waitForViews(position: UInt64, timeout: Duration = .seconds(5)) async -> Bool {
+        async let a = shoppers.waitUntil(position: position, timeout: timeout)
+        async let b = warehouse.waitUntil(position: position, timeout: timeout)
+        async let c = finance.waitUntil(position: position, timeout: timeout)
+        async let d = support.waitUntil(position: position, timeout: timeout)
+        let all = await [a, b, c, d]
+        return all.allSatisfy { $0 }
+    }
+
+    /// Parses a command in the text form and submits it; see ``CommandText/submit``.
+    public func submit(text: String, commandId: String? = nil) async -> CommandReply {
+        guard let writer else { return .failed("this dashboard is read-only; commands go to the writer's endpoint") }
+        return await CommandText.submit(text, commandId: commandId, to: writer)
+    }
+
+    /// Stops the load, the endpoint, the projectors and the writer, then closes the log.
+    public func close() async {
+        load?.stop()
+        for name in Self.projectorNames { stop(projector: name) }
+        await shoppers.shutdown()
+        await warehouse.shutdown()
+        await finance.shutdown()
+        await support.shutdown()
+        writer?.stop()
+        log.close()
+    }
+
+    /// The four views folded from the log as of `position` (time travel), in one pass.
+    public static func views(of log: EventLog, asOf position: UInt64) throws -> ShopViews {
+        var fold = ShopFold()
+        try log.read(from: 1, through: position) { record in
+            try fold.apply(record)
+            return true
+        }
+        return fold.views
+    }
+
+    /// The published views of the four projectors, each at its own checkpoint.
+    public var liveViews: (ShoppersView, WarehouseView, FinanceView, SupportView) {
+        (shoppers.view, warehouse.view, finance.view, support.view)
+    }
+}
+
+/// What the dashboard and the command line need of any projector, whatever its projection.
+protocol ProjectorControl {
+    func start()
+    func stop()
+    func rebuild()
+    func setDelay(milliseconds: Int)
+}
+
+extension Projector: ProjectorControl {}
+
+/// The reply to a command in the text form, as `prism send` prints it.
+public enum CommandReply: Sendable, Equatable, CustomStringConvertible {
+    case accepted(position: UInt64)
+    case rejected(String)
+    /// The text did not parse (exit code 2).
+    case badSyntax(String)
+    /// The writer could not be reached or failed (exit code 3).
+    case failed(String)
+
+    public var description: String {
+        switch self {
+        case .accepted(let p): "accepted position=\(p)"
+        case .rejected(let r): "rejected: \(r)"
+        case .badSyntax(let m): "error: \(m)"
+        case .failed(let m): "error: \(m)"
+        }
+    }
+
+    /// Parses a reply line as the endpoint sends it.
+    public init(line: String) {
+        if line.hasPrefix("accepted position="), let p = UInt64(line.dropFirst("accepted position=".count)) {
+            self = .accepted(position: p)
+        } else if line.hasPrefix("rejected: ") {
+            self = .rejected(String(line.dropFirst("rejected: ".count)))
+        } else if line.hasPrefix("syntax: ") {
+            self = .badSyntax(String(line.dropFirst("syntax: ".count)))
+        } else {
+            self = .failed(line.hasPrefix("error: ") ? String(line.dropFirst(7)) : line)
+        }
+    }
+
+    /// The line the endpoint sends for this reply.
+    public var wireLine: String {
+        switch self {
+        case .badSyntax(let m): "syntax: \(m)"
+        default: description
+        }
+    }
+}
+
+/// The one path from a line of text to the writer, shared by the palette, `send` and the endpoint.
+public enum CommandText {
+    public static func submit(_ text: String, commandId: String?, to writer: CommandWriter<ShopDomain>) async -> CommandReply {
+        let command: ShopCommand
+        do {
+            command = try CommandParser.parse(text)
+        } catch {
+            return .badSyntax(error.description)
+        }
+        do {
+            switch try await writer.submit(command, commandId: commandId) {
+            case .accepted(_, let last): return .accepted(position: last)
+            case .rejected(let reason): return .rejected(reason)
+            }
+        } catch {
+            return .failed("\(error)")
+        }
+    }
+}
