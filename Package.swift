@@ -10,6 +10,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // Latency percentiles for `prism bench commands`.
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // The append-only event log: segments, checksums, group commit, tail cache, subscriptions.
@@ -34,6 +36,7 @@ let package = Package(
             dependencies: [
                 "EventLog", "CQRS", "Shop", "Terminal", "Dashboard",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),
         .testTarget(name: "EventLogTests", dependencies: ["EventLog"]),

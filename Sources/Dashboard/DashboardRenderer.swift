@@ -256,8 +256,7 @@ public struct DashboardRenderer: Sendable {
         } else if ui.timeTravel != nil {
             hints = [("Left/Right", "step 1"), ("PgUp/PgDn", "step 100"), ("Home/End", "first/head"), ("e", "events"), ("Esc", "back to live"), ("q", "quit")]
         } else {
-            var h = [("q", "quit"), ("?", "help"), ("Tab/1-4", "focus"), ("z", "zoom")]
-            if !readOnly { h.append((":", "command")) }
+            var h = [("q", "quit"), ("?", "help"), ("Tab/1-4", "focus"), ("z", "zoom"), (":", "command")]
             h += [("e", "events"), ("t", "time travel"), ("T", "theme")]
             if !readOnly { h += [("p", "pause"), ("+/-", "rate")] }
             h += [("s", "stop/start"), ("r", "rebuild")]

@@ -74,7 +74,7 @@ public struct DashboardUI: Sendable, Equatable {
             showHelp = true
             return nil
         case .char(":"):
-            if readOnly { message = DashboardUI.readOnlyMessage; return nil }
+            // In watch mode the palette still works: commands go to the writer's endpoint.
             palette = ""
             return nil
         case .char("e"):

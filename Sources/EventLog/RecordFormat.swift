@@ -146,7 +146,7 @@ public enum RecordFormat {
 
     /// Parses the record at the start of `bytes`, verifying framing and checksum.
     @inline(__always)
-    static func parse(_ bytes: UnsafeRawBufferPointer) -> Parsed {
+    static func parse(_ bytes: UnsafeRawBufferPointer, verify: Bool = true) -> Parsed {
         guard bytes.count >= frameSize else { return .incomplete(needed: frameSize) }
         let body = Int(UInt32(littleEndian: bytes.loadUnaligned(as: UInt32.self)))
         guard body >= fixedBodySize, body <= maxBodySize else {
@@ -155,9 +155,11 @@ public enum RecordFormat {
         let size = frameSize + body
         guard bytes.count >= size else { return .incomplete(needed: size) }
         let stored = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
-        var crc = CRC32C.update(0, UnsafeRawBufferPointer(rebasing: bytes[0..<4]))
-        crc = CRC32C.update(crc, UnsafeRawBufferPointer(rebasing: bytes[8..<size]))
-        guard crc == stored else { return .invalid("checksum mismatch") }
+        if verify {
+            var crc = CRC32C.update(0, UnsafeRawBufferPointer(rebasing: bytes[0..<4]))
+            crc = CRC32C.update(crc, UnsafeRawBufferPointer(rebasing: bytes[8..<size]))
+            guard crc == stored else { return .invalid("checksum mismatch") }
+        }
         let flags = bytes[32]
         let typeCount = Int(bytes[33])
         let streamCount = Int(UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: 34, as: UInt16.self)))

@@ -1,1 +1,23 @@
-print("prism: under construction")
+import ArgumentParser
+import Foundation
+
+// The entry point maps every failure to SPEC section 5's exit codes in one place:
+// 0 success, 1 command rejected or log check failed, 2 usage error, 3 log or writer unreachable.
+do {
+    var command = try Prism.parseAsRoot()
+    try command.run()
+    exit(0)
+} catch let failure as CLIFailure {
+    if !failure.message.isEmpty { FileHandle.standardError.write(Data(("prism: " + failure.message + "\n").utf8)) }
+    exit(failure.code.rawValue)
+} catch {
+    let code = Prism.exitCode(for: error)
+    if code == .success {
+        print(Prism.fullMessage(for: error))
+        exit(0)
+    }
+    if let exitCode = error as? ExitCode { exit(exitCode.rawValue) }
+    // Parse and validation errors: usage, exit 2 (not ArgumentParser's 64).
+    FileHandle.standardError.write(Data((Prism.fullMessage(for: error) + "\n").utf8))
+    exit(2)
+}

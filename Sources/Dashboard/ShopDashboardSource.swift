@@ -1,0 +1,203 @@
+import CQRS
+import Dispatch
+import EventLog
+import Foundation
+import Shop
+import Synchronization
+
+/// The dashboard's window onto a running ``ShopSystem``: it turns published views, projector
+/// statuses and writer counters into snapshots, and keys into actions on the system.
+///
+/// Everything here is called on the curses thread and returns quickly: it reads published
+/// values (a reference copy each), the log's in-memory tail, and atomic counters. The one
+/// exception is a palette command, which waits for its own group commit (a few milliseconds)
+/// so that the reply can say `accepted position=P` truthfully.
+public final class ShopDashboardSource: DashboardDataSource {
+    public let system: ShopSystem
+    private let dataFolder: String
+
+    struct Meters {
+        var accepted = RateMeter()
+        var rejected = RateMeter()
+        var events = RateMeter()
+        var history = RateHistory()
+        var lastSample: UInt64 = 0
+        var timeTravel: (position: UInt64, fold: ShopFold)?
+    }
+
+    private let meters = Mutex<Meters>(Meters())
+    static let historyLength = 120
+
+    public init(system: ShopSystem) {
+        self.system = system
+        self.dataFolder = system.directory
+    }
+
+    public func snapshot() -> DashboardSnapshot {
+        let log = system.log
+        let head = log.head
+        let now = Clock.monotonicNanos()
+        let stats = system.writer?.statistics
+        let (accepted, rejected, events, history) = meters.withLock { m -> (Double, Double, Double, RateHistory) in
+            if let stats {
+                m.accepted.record(total: stats.accepted, now: now)
+                m.rejected.record(total: stats.rejected, now: now)
+                m.events.record(total: stats.events, now: now)
+            } else {
+                m.events.record(total: head, now: now)
+            }
+            let a = m.accepted.rate(now: now), r = m.rejected.rate(now: now), e = m.events.rate(now: now)
+            if now - m.lastSample >= 1_000_000_000 {
+                m.lastSample = now
+                Self.push(&m.history.commandsAccepted, a)
+                Self.push(&m.history.commandsRejected, r)
+                Self.push(&m.history.events, e)
+                Self.push(&m.history.appendP99Milliseconds, stats?.appendP99Milliseconds ?? 0)
+            }
+            return (a, r, e, m.history)
+        }
+        let load: LoadState
+        if let driver = system.load { load = driver.isPaused ? .paused : .live } else { load = .off }
+        return DashboardSnapshot(
+            dataFolder: dataFolder, head: head,
+            commandsAcceptedPerSecond: accepted, commandsRejectedPerSecond: rejected, eventsPerSecond: events,
+            appendP99Milliseconds: stats?.appendP99Milliseconds ?? 0,
+            durability: log.durability.rawValue, load: load, loadRate: system.load?.rate ?? 0,
+            shoppers: system.shoppers.view, warehouse: system.warehouse.view,
+            finance: system.finance.view, support: system.support.view,
+            projectors: system.statuses,
+            recentEvents: self.events(from: head > 30 ? head - 29 : 1, count: 30, details: false),
+            history: history, readOnly: system.writer == nil)
+    }
+
+    private static func push(_ values: inout [Double], _ value: Double) {
+        values.append(value)
+        if values.count > historyLength { values.removeFirst(values.count - historyLength) }
+    }
+
+    public func perform(_ action: DashboardAction) -> String? {
+        switch action {
+        case .togglePause:
+            guard let load = system.load else { return nil }
+            if load.isPaused { load.resume(); return "load resumed at \(Int(load.rate)) commands/s" }
+            load.pause()
+            return "load paused"
+        case .changeRate(let step):
+            guard let load = system.load else { return nil }
+            load.step(step)
+            return "load rate \(Int(load.rate)) commands/s"
+        case .toggleProjector(let name):
+            if system.isStopped(projector: name) {
+                system.start(projector: name)
+                return "\(name) projector started: catching up from its checkpoint"
+            }
+            system.stop(projector: name)
+            return "\(name) projector stopped: its view goes stale while the others stay live"
+        case .rebuildProjector(let name):
+            system.rebuild(projector: name)
+            return "rebuilding \(name) from position 1; the old view stays until the new one is done"
+        case .submitCommand(let text):
+            return submit(text)
+        case .quit, .timeTravel, .inspect, .cycleTheme, .redraw:
+            return nil
+        }
+    }
+
+    private func submit(_ text: String) -> String {
+        if system.writer != nil {
+            let done = DispatchSemaphore(value: 0)
+            let reply = Mutex<CommandReply?>(nil)
+            let system = self.system
+            Task.detached {
+                let r = await system.submit(text: text)
+                reply.withLock { $0 = r }
+                done.signal()
+            }
+            done.wait()
+            return reply.withLock { $0 }!.description
+        }
+        do {
+            guard let reply = try CommandEndpoint.send(text, commandId: nil, dataDirectory: dataFolder) else {
+                return "error: no writer is running on \(dataFolder) (start `prism serve`)"
+            }
+            return reply.description
+        } catch {
+            return "error: \(error)"
+        }
+    }
+
+    public func events(from position: UInt64, count: Int) -> [EventLine] {
+        events(from: position, count: count, details: true)
+    }
+
+    private func events(from position: UInt64, count: Int, details: Bool) -> [EventLine] {
+        guard count > 0, position >= 1 else { return [] }
+        var lines: [EventLine] = []
+        lines.reserveCapacity(count)
+        try? system.log.read(from: position, through: position + UInt64(count) - 1) { record in
+            lines.append(Self.line(record, details: details))
+            return true
+        }
+        return lines
+    }
+
+    static func line(_ record: RecordView, details: Bool) -> EventLine {
+        let type = record.type
+        let stream = record.stream
+        guard let event = try? ShopEvent.decode(record) else {
+            return EventLine(position: record.position, type: type, stream: stream, summary: "(undecodable payload)")
+        }
+        var extra: [String] = []
+        if details {
+            extra = [
+                "position  \(record.position)",
+                "stream    \(stream) v\(record.streamVersion)",
+                "type      \(type)",
+                "time      \(ShopJSON.iso8601(nanos: record.timestampNanos))",
+            ]
+            if let id = record.commandId { extra.append("command   \(id)") }
+            extra.append("data      \(event.dataJSON)")
+        }
+        return EventLine(position: record.position, type: type, stream: stream, summary: summary(event), details: extra)
+    }
+
+    static func summary(_ event: ShopEvent) -> String {
+        func money(_ cents: Int64) -> String { String(format: "$%lld.%02lld", cents / 100, abs(cents % 100)) }
+        switch event {
+        case .productRegistered(let sku, let name, let price): return "\(sku) \"\(name)\" at \(money(price))"
+        case .productRestocked(let sku, let qty): return "\(sku) +\(qty)"
+        case .priceChanged(let sku, let price): return "\(sku) now \(money(price))"
+        case .orderPlaced(let id, let customer, let lines, let total):
+            let items = lines.map { "\($0.sku)x\($0.quantity)" }.joined(separator: " ")
+            return "\(id) by \(customer): \(items) = \(money(total))"
+        case .paymentReceived(let id, let amount): return "\(id) paid \(money(amount))"
+        case .orderShipped(let id): return "\(id) shipped"
+        case .orderCancelled(let id, let reason, let refund):
+            return refund > 0 ? "\(id) cancelled (\(reason)), refund \(money(refund))" : "\(id) cancelled (\(reason))"
+        }
+    }
+
+    /// Views as of `position`. Stepping forward folds only the new events; stepping back
+    /// refolds from position 1.
+    public func viewsAsOf(_ position: UInt64) -> DashboardViews? {
+        let target = min(position, system.log.head)
+        var fold = meters.withLock { m -> ShopFold in
+            if let cached = m.timeTravel, cached.position <= target { return cached.fold }
+            return ShopFold()
+        }
+        do {
+            if fold.position < target {
+                try system.log.read(from: fold.position + 1, through: target) { record in
+                    try fold.apply(record)
+                    return true
+                }
+            }
+        } catch {
+            return nil
+        }
+        let folded = fold
+        meters.withLock { $0.timeTravel = (target, folded) }
+        let v = fold.views
+        return DashboardViews(shoppers: v.shoppers, warehouse: v.warehouse, finance: v.finance, support: v.support)
+    }
+}

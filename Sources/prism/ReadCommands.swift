@@ -1,0 +1,141 @@
+import ArgumentParser
+import EventLog
+import Foundation
+import Shop
+
+/// Opens the log read-only for commands that only read; exit 3 when there is none.
+func openForReading(_ data: DataOptions) throws -> EventLog {
+    let directory = data.directory
+    guard data.hasLog else {
+        throw CLIFailure.unavailable("no event log in \(directory) (run `prism` or `prism serve` first, or pass --data DIR)")
+    }
+    do {
+        return try EventLog.openReadOnly(directory: directory)
+    } catch {
+        throw CLIFailure.opening(error, directory)
+    }
+}
+
+struct ViewsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "views", abstract: "The four views, as of the head or of position P.")
+
+    @OptionGroup var data: DataOptions
+
+    @Option(help: "Show the views as of this position (time travel).")
+    var at: UInt64?
+
+    @Flag(help: "Print one JSON object (SPEC section 3).")
+    var json = false
+
+    func run() throws {
+        let log = try openForReading(data)
+        defer { log.close() }
+        let head = log.head
+        if let at, at > head {
+            throw CLIFailure.usage("--at \(at) is past the head of the log (\(head))")
+        }
+        let views: ShopViews
+        do {
+            views = try ShopSystem.views(of: log, asOf: at ?? head)
+        } catch {
+            throw CLIFailure.unavailable("cannot fold the log: \(error)")
+        }
+        if json {
+            print(views.json)
+        } else {
+            print(ViewsText.render(views))
+        }
+    }
+}
+
+/// A plain-text rendering of the four views for `prism views`.
+enum ViewsText {
+    static func money(_ cents: Int64) -> String {
+        String(format: "%@$%lld.%02lld", cents < 0 ? "-" : "", abs(cents) / 100, abs(cents) % 100)
+    }
+
+    static func render(_ v: ShopViews) -> String {
+        var out: [String] = ["as of position \(v.position)", "", "SHOPPERS"]
+        for item in v.shoppers.catalog {
+            out.append("  \(item.sku.padding(toLength: 10, withPad: " ", startingAt: 0)) \(item.name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(money(item.priceCents)) available \(item.available)")
+        }
+        for c in v.shoppers.customers {
+            out.append("  \(c.customer): \(c.orders) orders, \(c.open) open, spent \(money(c.spentCents))")
+        }
+        out += ["", "WAREHOUSE"]
+        for s in v.warehouse.stock {
+            out.append("  \(s.sku.padding(toLength: 10, withPad: " ", startingAt: 0)) on hand \(s.onHand), reserved \(s.reserved), available \(s.available)")
+        }
+        out.append("  pick queue: \(v.warehouse.pickQueue.isEmpty ? "empty" : v.warehouse.pickQueue.joined(separator: " "))")
+        out.append("  low stock: \(v.warehouse.lowStock.isEmpty ? "none" : v.warehouse.lowStock.joined(separator: " "))")
+        let f = v.finance
+        out += ["", "FINANCE",
+                "  revenue \(money(f.revenueCents)), refunds \(money(f.refundsCents)), net \(money(f.netCents))",
+                "  outstanding \(money(f.outstandingCents)), paid orders \(f.paidOrders), average \(money(f.averageOrderCents))",
+                "  top SKUs: " + (f.topSkus.isEmpty ? "none" : f.topSkus.map { "\($0.sku) \(money($0.revenueCents))" }.joined(separator: ", "))]
+        let s = v.support
+        out += ["", "SUPPORT",
+                "  placed \(s.statusCounts.placed), paid \(s.statusCounts.paid), shipped \(s.statusCounts.shipped), cancelled \(s.statusCounts.cancelled)",
+                "  oldest unpaid: " + (s.oldestUnpaid.isEmpty ? "none" : s.oldestUnpaid.map { "\($0.orderId) (\($0.customer), #\($0.placedAt))" }.joined(separator: ", ")),
+                "  cancellation reasons: " + (s.cancellationReasons.isEmpty ? "none" : s.cancellationReasons.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", "))]
+        return out.joined(separator: "\n")
+    }
+}
+
+struct ExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export", abstract: "Events as JSON Lines, in position order (SPEC section 4).")
+
+    @OptionGroup var data: DataOptions
+
+    @Option(help: "First position to export.")
+    var from: UInt64 = 1
+
+    @Option(help: "Last position to export (default: the head).")
+    var to: UInt64?
+
+    func run() throws {
+        let log = try openForReading(data)
+        defer { log.close() }
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(1 << 20)
+        do {
+            try log.read(from: from, through: to ?? log.head) { record in
+                try ShopJSON.appendExportLine(record, to: &buffer)
+                buffer.append(UInt8(ascii: "\n"))
+                if buffer.count >= 1 << 20 {
+                    FileHandle.standardOutput.write(Data(buffer))
+                    buffer.removeAll(keepingCapacity: true)
+                }
+                return true
+            }
+        } catch {
+            FileHandle.standardOutput.write(Data(buffer))
+            throw CLIFailure.unavailable("export stopped: \(error)")
+        }
+        FileHandle.standardOutput.write(Data(buffer))
+    }
+}
+
+struct VerifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Check every record of every segment; report every problem with file, offset and position.")
+
+    @OptionGroup var data: DataOptions
+
+    func run() throws {
+        let directory = data.directory
+        guard data.hasLog else { throw CLIFailure.unavailable("no event log in \(directory)") }
+        let summary: LogVerifier.Summary
+        do {
+            summary = try LogVerifier.verify(directory: directory)
+        } catch {
+            throw CLIFailure.unavailable("cannot verify \(directory): \(error)")
+        }
+        for problem in summary.problems { print("problem: \(problem)") }
+        print("verified \(summary.records) records in \(summary.segments) segments, \(summary.streams) streams, \(summary.bytes) bytes: \(summary.problems.isEmpty ? "clean" : "\(summary.problems.count) problem(s)")")
+        if !summary.problems.isEmpty { throw ExitCode(1) }
+    }
+}

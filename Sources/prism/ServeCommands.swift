@@ -1,0 +1,111 @@
+import ArgumentParser
+import CQRS
+import EventLog
+import Foundation
+import Shop
+
+struct ServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Headless writer + load generator + local command endpoint, until SIGINT or SIGTERM.")
+
+    @OptionGroup var data: DataOptions
+
+    @Option(help: "Commands per second from the load generator (0: no load, commands only).")
+    var rate: Double = 200
+
+    @Option(help: "Seed of the load generator.")
+    var seed: UInt64 = 42
+
+    @Flag(help: "Relaxed durability: no fdatasync per commit.")
+    var relaxed = false
+
+    func run() throws {
+        let directory = data.directory
+        let system: ShopSystem
+        do {
+            system = try ShopSystem(directory: directory, mode: .write(relaxed ? .relaxed : .full), seed: seed, rate: rate)
+        } catch {
+            throw CLIFailure.opening(error, directory)
+        }
+        if let cut = system.log.report.truncation {
+            printError("recovered: cut \(cut.bytes) bytes at position \(cut.position) (\(cut.reason)) in \(cut.file)")
+        }
+        let endpoint: CommandEndpoint
+        do {
+            endpoint = try CommandEndpoint(dataDirectory: directory, system: system)
+        } catch {
+            _ = try? runBlocking { await system.close() }
+            throw CLIFailure.unavailable("\(error)")
+        }
+        if rate > 0 { system.load?.resume() }
+        printError("serving \(directory) (pid \(getpid()), head \(system.log.head), \(system.log.durability.rawValue)); commands: prism send --data \(directory) COMMAND")
+        let sig = waitForTerminationSignal()
+        endpoint.close()
+        _ = try? runBlocking { await system.close() }
+        printError("stopped on signal \(sig); head \(system.log.head)")
+    }
+}
+
+struct SendCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "send",
+        abstract: "Submit one command in the text form, to the running writer or by opening the log.",
+        discussion: """
+            Commands: register SKU PRICE NAME... | restock SKU QTY | price SKU PRICE | \
+            place CUSTOMER SKU:QTY... [as ORDER] | pay ORDER AMOUNT | ship ORDER | cancel ORDER REASON... \
+            Money is in cents (1299) or dollars with two decimals (12.99). Prints `accepted position=P` once \
+            the events are durable (exit 0) or `rejected: REASON` (exit 1).
+            """)
+
+    @OptionGroup var data: DataOptions
+
+    @Option(help: "A command id: sending the same id again returns the first outcome and appends nothing.")
+    var id: String?
+
+    @Argument(parsing: .captureForPassthrough, help: "The command, e.g. place alice MUG:2")
+    var words: [String] = []
+
+    func run() throws {
+        let text = words.joined(separator: " ")
+        if text.trimmingCharacters(in: .whitespaces).isEmpty {
+            throw CLIFailure.usage("no command given; try: prism send place alice MUG:2")
+        }
+        // Syntax first, so a typo is a usage error whether or not a writer runs.
+        do { _ = try CommandParser.parse(text) } catch { throw CLIFailure.usage("\(error)") }
+        let directory = data.directory
+        let reply: CommandReply
+        do {
+            if let viaEndpoint = try CommandEndpoint.send(text, commandId: id, dataDirectory: directory) {
+                reply = viaEndpoint
+            } else {
+                reply = try sendDirectly(text, directory: directory)
+            }
+        } catch let failure as CLIFailure {
+            throw failure
+        } catch {
+            throw CLIFailure.unavailable("\(error)")
+        }
+        switch reply {
+        case .accepted: print(reply.description)
+        case .rejected: print(reply.description); throw ExitCode(1)
+        case .badSyntax(let m): throw CLIFailure.usage(m)
+        case .failed(let m): throw CLIFailure.unavailable(m)
+        }
+    }
+
+    /// No writer is listening: open the log ourselves (taking the writer lock) for one command.
+    private func sendDirectly(_ text: String, directory: String) throws -> CommandReply {
+        let log: EventLog
+        do {
+            log = try EventLog.open(directory: directory)
+        } catch {
+            throw CLIFailure.opening(error, directory)
+        }
+        defer { log.close() }
+        let writer = try CommandWriter(domain: ShopDomain(), log: log)
+        defer { writer.stop() }
+        let id = self.id
+        return try runBlocking { await CommandText.submit(text, commandId: id, to: writer) }
+    }
+}

@@ -1,0 +1,73 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+
+/// `--data DIR`, shared by every subcommand. Default: `$PRISM_DATA`, else
+/// `$XDG_STATE_HOME/prism`, else `~/.local/state/prism`.
+struct DataOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The data folder holding the log.", valueName: "DIR"))
+    var data: String?
+
+    var directory: String {
+        let env = ProcessInfo.processInfo.environment
+        let raw: String
+        if let data, !data.isEmpty { raw = data }
+        else if let d = env["PRISM_DATA"], !d.isEmpty { raw = d }
+        else if let x = env["XDG_STATE_HOME"], !x.isEmpty { raw = x + "/prism" }
+        else { raw = (env["HOME"] ?? NSHomeDirectory()) + "/.local/state/prism" }
+        return Self.absolute(raw)
+    }
+
+    static func absolute(_ path: String) -> String {
+        let expanded = (path as NSString).expandingTildeInPath
+        if expanded.hasPrefix("/") { return expanded }
+        return FileManager.default.currentDirectoryPath + "/" + expanded
+    }
+
+    /// True when a log already exists there.
+    var hasLog: Bool {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.contains { $0.hasPrefix("seg-") && $0.hasSuffix(".log") }
+    }
+}
+
+/// Runs async work from synchronous command code (the dashboard owns the main thread).
+func runBlocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+    let done = DispatchSemaphore(value: 0)
+    let box = ResultBox<T>()
+    Task.detached {
+        do { box.result = .success(try await body()) } catch { box.result = .failure(error) }
+        done.signal()
+    }
+    done.wait()
+    return try box.result!.get()
+}
+
+final class ResultBox<T>: @unchecked Sendable {
+    // @unchecked: written once before a semaphore signal, read after the wait.
+    var result: Result<T, Error>?
+}
+
+/// Waits for SIGINT or SIGTERM (for `prism serve`).
+func waitForTerminationSignal() -> Int32 {
+    let done = DispatchSemaphore(value: 0)
+    let received = ResultBox<Int32>()
+    var sources: [DispatchSourceSignal] = []
+    for sig in [SIGINT, SIGTERM, SIGHUP] {
+        signal(sig, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+        source.setEventHandler {
+            if received.result == nil { received.result = .success(sig) }
+            done.signal()
+        }
+        source.resume()
+        sources.append(source)
+    }
+    done.wait()
+    for s in sources { s.cancel() }
+    return (try? received.result?.get()) ?? SIGTERM
+}
+
+func printError(_ line: String) {
+    FileHandle.standardError.write(Data(("prism: " + line + "\n").utf8))
+}
