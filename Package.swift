@@ -30,11 +30,17 @@ let package = Package(
         .target(name: "Terminal", dependencies: ["CNCursesw"]),
         // The dashboard: panes, layout, keys; renders into Terminal's cell grid.
         .target(name: "Dashboard", dependencies: ["Terminal", "Shop", "CQRS", "EventLog"]),
+        // Guided lessons: walkthrough files (Markdown), their parser and their step runner.
+        .target(
+            name: "Walkthrough",
+            dependencies: ["Dashboard", "Shop", "CQRS", "EventLog"],
+            resources: [.copy("Builtin")]
+        ),
         // The command line.
         .executableTarget(
             name: "prism",
             dependencies: [
-                "EventLog", "CQRS", "Shop", "Terminal", "Dashboard",
+                "EventLog", "CQRS", "Shop", "Terminal", "Dashboard", "Walkthrough",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
@@ -44,6 +50,7 @@ let package = Package(
         .testTarget(name: "ShopTests", dependencies: ["Shop", "CQRS", "EventLog"]),
         .testTarget(name: "TerminalTests", dependencies: ["Terminal"]),
         .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "Terminal", "Shop", "CQRS", "EventLog"]),
+        .testTarget(name: "WalkthroughTests", dependencies: ["Walkthrough", "Dashboard", "Shop", "CQRS", "EventLog"]),
         .testTarget(name: "EndToEndTests", dependencies: ["EventLog"]),
     ],
     swiftLanguageModes: [.v6]

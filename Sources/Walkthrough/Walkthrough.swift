@@ -1,0 +1,2 @@
+/// Guided lessons inside the dashboard. See the walkthrough file format in `WalkthroughFile`.
+public enum WalkthroughModule {}

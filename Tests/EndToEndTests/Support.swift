@@ -1,0 +1,128 @@
+import Foundation
+import Testing
+
+/// The built `prism` executable, next to this package's debug build (`swift build` makes it;
+/// `swift test` builds it too).
+let prismBinary: String = {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    if let explicit = ProcessInfo.processInfo.environment["PRISM_BINARY"] { return explicit }
+    return root.appendingPathComponent(".build/debug/prism").path
+}()
+
+/// A fresh temporary folder, removed when `body` returns.
+func withTemporaryDirectory<T>(_ body: (String) async throws -> T) async rethrows -> T {
+    let dir = NSTemporaryDirectory() + "prism-e2e-" + UUID().uuidString.prefix(8)
+    try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    return try await body(dir)
+}
+
+/// Runs a command to completion and returns its exit code and output.
+@discardableResult
+func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> (code: Int32, stdout: String, stderr: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    if let environment { process.environment = environment }
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    let e = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+}
+
+func prism(_ arguments: String...) throws -> (code: Int32, stdout: String, stderr: String) {
+    try run(prismBinary, arguments)
+}
+
+/// A tmux server of its own (`tmux -L NAME`), with a pinned size, TERM and LANG, running one
+/// command. Killed when the test is done.
+final class TmuxSession {
+    let socket: String
+    let exitFile: String
+
+    init(command: String, width: Int = 120, height: Int = 40, term: String = "xterm-256color",
+         lang: String = "C.UTF-8", extraEnvironment: [String: String] = [:]) throws {
+        socket = "prism-e2e-" + UUID().uuidString.prefix(8)
+        exitFile = NSTemporaryDirectory() + socket + ".exit"
+        var env = ["-e", "TERM=\(term)", "-e", "LANG=\(lang)", "-e", "LC_ALL=\(lang)"]
+        for (k, v) in extraEnvironment { env += ["-e", "\(k)=\(v)"] }
+        let shell = "\(command); echo $? > \(exitFile); sleep 60"
+        let r = try run("/usr/bin/tmux", ["-L", socket, "-f", "/dev/null", "new-session", "-d", "-x", "\(width)", "-y", "\(height)"] + env + [shell])
+        guard r.code == 0 else { throw E2EError("tmux failed to start: \(r.stderr)") }
+    }
+
+    func keys(_ keys: String...) throws {
+        try run("/usr/bin/tmux", ["-L", socket, "send-keys"] + keys)
+    }
+
+    /// Sends literal text (no key-name lookup).
+    func type(_ text: String) throws {
+        try run("/usr/bin/tmux", ["-L", socket, "send-keys", "-l", text])
+    }
+
+    func screen() throws -> String {
+        try run("/usr/bin/tmux", ["-L", socket, "capture-pane", "-p"]).stdout
+    }
+
+    func resize(width: Int, height: Int) throws {
+        try run("/usr/bin/tmux", ["-L", socket, "resize-window", "-x", "\(width)", "-y", "\(height)"])
+    }
+
+    /// Polls the screen until `predicate` holds or `timeout` passes; returns the last screen.
+    @discardableResult
+    func waitForScreen(timeout: Double = 15, _ predicate: (String) -> Bool) throws -> String {
+        let deadline = Date().addingTimeInterval(timeout)
+        var last = ""
+        while Date() < deadline {
+            last = try screen()
+            if predicate(last) { return last }
+            usleep(100_000)
+        }
+        throw E2EError("timed out waiting for the screen; last screen:\n\(last)")
+    }
+
+    /// The exit status of the command, once it has exited.
+    func waitForExit(timeout: Double = 10) throws -> Int32 {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let text = try? String(contentsOfFile: exitFile, encoding: .utf8),
+               let code = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+                return code
+            }
+            usleep(100_000)
+        }
+        throw E2EError("the program did not exit within \(timeout) s; screen:\n\((try? screen()) ?? "")")
+    }
+
+    /// The pid of the program running in the pane (the shell's child).
+    func programPid() throws -> Int32? {
+        let shell = try run("/usr/bin/tmux", ["-L", socket, "display-message", "-p", "#{pane_pid}"]).stdout
+        guard let shellPid = Int32(shell.trimmingCharacters(in: .whitespacesAndNewlines)) else { return nil }
+        let children = try run("/usr/bin/pgrep", ["-P", "\(shellPid)", "prism"]).stdout
+        return children.split(separator: "\n").first.flatMap { Int32($0) }
+    }
+
+    deinit {
+        _ = try? run("/usr/bin/tmux", ["-L", socket, "kill-server"])
+        try? FileManager.default.removeItem(atPath: exitFile)
+    }
+}
+
+struct E2EError: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
+}
+
+/// Numbers after `#` in text such as `Finance  #1,234  lag 0`.
+func checkpoint(of title: String, in screen: String) -> UInt64? {
+    guard let line = screen.split(separator: "\n").first(where: { $0.contains(title) }),
+          let range = line.range(of: title) else { return nil }
+    let rest = line[range.upperBound...]
+    guard let hash = rest.firstIndex(of: "#") else { return nil }
+    let digits = rest[rest.index(after: hash)...].prefix { $0.isNumber || $0 == "," }
+    return UInt64(digits.replacingOccurrences(of: ",", with: ""))
+}
