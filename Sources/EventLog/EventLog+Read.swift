@@ -208,6 +208,8 @@ extension EventLog {
             end = newEnd
             guard why == .endOfFile, newEnd.offset == scanner.fileSize else { break }
             let nextFirst = end.lastPosition + 1
+            // An empty segment is its own successor's name: nothing newer exists yet.
+            guard nextFirst > end.segment else { break }
             let nextPath = segmentPath(nextFirst)
             guard let nfd = try? io.open(nextPath, O_RDONLY) else { break }
             let ok = (try? SegmentScanner.readHeader(io: io, fd: nfd, path: nextPath, expectedFirst: nextFirst)) != nil
