@@ -92,6 +92,23 @@ static inline int prism_codeset_is_utf8(void) {
            (cs[3] == '8' && cs[4] == 0));
 }
 
+// ---- Terminal type check: whether the terminfo database knows `term`, without creating a
+// screen or writing anything, so a bad TERM is reported before the log is even opened.
+// setupterm installs the description as `cur_term` (a macro over a global); put the previous
+// one back and free the probe. 1 = known, 0 = unknown, -1 = no terminfo database found.
+#include <ncursesw/term.h>
+static inline int prism_terminfo_known(const char *term, int fd) {
+    int err = 0;
+    TERMINAL *saved = cur_term;
+    int r = setupterm(term, fd, &err);
+    if (r == OK) {
+        TERMINAL *probe = set_curterm(saved);
+        if (probe && probe != saved) del_curterm(probe);
+        return 1;
+    }
+    return err == -1 ? -1 : 0;
+}
+
 // ---- Width: glibc declares wcwidth only under _XOPEN_SOURCE, which Swift's Glibc module lacks.
 static inline int prism_wcwidth(unsigned int c) { return wcwidth((wchar_t)c); }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Terminal
 
 /// How to run the dashboard.
@@ -13,17 +14,43 @@ public struct DashboardOptions: Sendable {
     public var asciiOnly: Bool
     /// The environment consulted for `TERM` and `NO_COLOR`.
     public var environment: [String: String]
+    /// The terminal to draw on; a pseudo-terminal for `prism bench render`.
+    public var device: TerminalDevice
+    /// Stop after this long, returning ``DashboardExit/timeLimit`` (benchmarks); nil runs until
+    /// `q` or a signal.
+    public var timeLimit: Duration?
+    /// Counters the loop keeps, for benchmarks; nil keeps none.
+    public var statistics: DashboardStatistics?
 
     public init(
         framesPerSecond: Int = 10, theme: String = "default", themeLocator: ThemeLocator = ThemeLocator(),
-        asciiOnly: Bool = false, environment: [String: String] = ProcessInfo.processInfo.environment
+        asciiOnly: Bool = false, environment: [String: String] = ProcessInfo.processInfo.environment,
+        device: TerminalDevice = .standard, timeLimit: Duration? = nil, statistics: DashboardStatistics? = nil
     ) {
         self.framesPerSecond = framesPerSecond
         self.theme = theme
         self.themeLocator = themeLocator
         self.asciiOnly = asciiOnly
         self.environment = environment
+        self.device = device
+        self.timeLimit = timeLimit
+        self.statistics = statistics
     }
+}
+
+/// What the run loop did, counted as it goes. Atomics, so a benchmark may read them from
+/// another thread while the loop runs.
+public final class DashboardStatistics: Sendable {
+    /// Frame intervals that passed (one snapshot pulled each).
+    public let ticks = Atomic<Int>(0)
+    /// Frames that differed from the one before and were drawn.
+    public let framesDrawn = Atomic<Int>(0)
+    /// Cells handed to curses; 0 for frames equal to the one on screen.
+    public let cellsWritten = Atomic<Int>(0)
+    /// Keys read.
+    public let keys = Atomic<Int>(0)
+
+    public init() {}
 }
 
 /// Why the dashboard returned.
@@ -33,6 +60,8 @@ public enum DashboardExit: Sendable, Equatable {
     /// SIGINT, SIGTERM or SIGHUP arrived; the terminal has been restored. A command line may
     /// want to exit with 128 + signal.
     case signal(Int32)
+    /// ``DashboardOptions/timeLimit`` passed.
+    case timeLimit
 }
 
 /// The dashboard's run loop.
@@ -50,15 +79,18 @@ public enum DashboardApp {
         let theme = try options.themeLocator.load(options.theme)
         let signals = TerminalGuard()
         defer { signals.uninstall() }
-        let screen = try CursesScreen(theme: theme, environment: options.environment)
+        let screen = try CursesScreen(theme: theme, environment: options.environment, device: options.device)
         defer { screen.restore() }
         let session = DashboardSession(
             dataSource: dataSource, theme: theme, glyphs: options.asciiOnly ? .ascii : screen.glyphs,
             themeLocator: options.themeLocator)
+        let stats = options.statistics
 
         let clock = ContinuousClock()
+        let start = clock.now
+        let deadline = options.timeLimit.map { start + $0 }
         let interval = Duration.nanoseconds(1_000_000_000 / Int64(max(1, min(options.framesPerSecond, 120))))
-        var nextTick = clock.now + interval
+        var nextTick = start + interval
 
         func draw() {
             if session.needsFullRepaint {
@@ -66,7 +98,11 @@ public enum DashboardApp {
             }
             let size = screen.size
             if let grid = session.frame(width: size.width, height: size.height) {
-                screen.draw(grid)
+                let cells = screen.draw(grid)
+                if let stats {
+                    stats.framesDrawn.add(1, ordering: .relaxed)
+                    stats.cellsWritten.add(cells, ordering: .relaxed)
+                }
             }
             session.needsFullRepaint = false
         }
@@ -74,14 +110,20 @@ public enum DashboardApp {
         draw()
         while true {
             if let sig = signals.receivedSignal { return .signal(sig) }
-            let left = nextTick - clock.now
+            let now = clock.now
+            if let deadline, now >= deadline { return .timeLimit }
+            // Sleep in the key read until the next frame is due: an idle dashboard costs a
+            // wake-up per frame and nothing else. A signal is seen within one frame interval.
+            let left = min(nextTick, deadline ?? nextTick) - now
             let timeoutMs = max(0, Int(left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000))
             if let key = screen.readKey(timeoutMs: timeoutMs) {
+                stats?.keys.add(1, ordering: .relaxed)
                 session.handle(key)
                 if session.quitRequested { return .quit }
             }
             if clock.now >= nextTick {
                 session.refresh()
+                stats?.ticks.add(1, ordering: .relaxed)
                 nextTick += interval
                 // After a stall (a suspended process, a slow data source) do not race to catch up.
                 if nextTick < clock.now { nextTick = clock.now + interval }

@@ -243,39 +243,66 @@ public struct DashboardRenderer: Sendable {
         grid.put(text, x: rect.x, y: rect.y, width: rect.width, style: CellStyle(role, attributes: .bold), ellipsis: glyphs.ellipsis)
     }
 
-    func drawHints(_ ui: DashboardUI, readOnly: Bool, in rect: Rect, into grid: inout CellGrid) {
-        let hints: [(String, String)]
-        if ui.showHelp {
-            hints = [("any key", "close help")]
-        } else if ui.palette != nil {
-            hints = [("Enter", "submit"), ("Esc", "cancel"), ("Backspace", "delete"), ("e.g.", "place alice MUG:2")]
-        } else if ui.inspector?.gotoInput != nil {
-            hints = [("digits", "position"), ("Enter", "go"), ("Esc", "cancel")]
-        } else if ui.inspector != nil {
-            hints = [("Up/Down", "move"), ("PgUp/PgDn", "page"), ("Home/End", "first/last"), ("g", "go to position"), ("Esc", "close")]
-        } else if ui.timeTravel != nil {
-            hints = [("Left/Right", "step 1"), ("PgUp/PgDn", "step 100"), ("Home/End", "first/head"), ("e", "events"), ("Esc", "back to live"), ("q", "quit")]
-        } else {
-            var h = [("q", "quit"), ("?", "help"), ("Tab/1-4", "focus"), ("z", "zoom"), (":", "command")]
-            h += [("e", "events"), ("t", "time travel"), ("T", "theme")]
-            if !readOnly { h += [("p", "pause"), ("+/-", "rate")] }
-            h += [("s", "stop/start"), ("r", "rebuild")]
-            hints = h
+    /// A key hint: the key, what it does, and a shorter word for narrow screens.
+    struct Hint {
+        var key: String
+        var long: String
+        var short: String
+        init(_ key: String, _ long: String, _ short: String? = nil) {
+            self.key = key
+            self.long = long
+            self.short = short ?? long
         }
+    }
+
+    /// The hints for the current mode, most important first.
+    static func hints(_ ui: DashboardUI, readOnly: Bool) -> [Hint] {
+        if ui.showHelp { return [Hint("any key", "close help")] }
+        if ui.palette != nil {
+            return [Hint("Enter", "submit"), Hint("Esc", "cancel"), Hint("Backspace", "delete", "del"), Hint("e.g.", "place alice MUG:2")]
+        }
+        if ui.inspector?.gotoInput != nil { return [Hint("digits", "position"), Hint("Enter", "go"), Hint("Esc", "cancel")] }
+        if ui.inspector != nil {
+            return [Hint("Up/Down", "move"), Hint("PgUp/PgDn", "page"), Hint("Home/End", "first/last", "ends"),
+                    Hint("g", "go to position", "go to"), Hint("Esc", "close")]
+        }
+        if ui.timeTravel != nil {
+            return [Hint("Left/Right", "step 1", "1"), Hint("PgUp/PgDn", "step 100", "100"), Hint("Home/End", "first/head", "ends"),
+                    Hint("Esc", "back to live", "live"), Hint("e", "events"), Hint("q", "quit")]
+        }
+        var h = [Hint("q", "quit"), Hint("?", "help"), Hint("Tab/1-4", "focus"), Hint("z", "zoom"), Hint(":", "command", "cmd")]
+        h += [Hint("s", "stop/start", "stop"), Hint("r", "rebuild"), Hint("e", "events"), Hint("t", "time travel", "time"), Hint("T", "theme")]
+        if !readOnly { h += [Hint("p", "pause"), Hint("+/-", "rate")] }
+        return h
+    }
+
+    /// The key-hint line. Degrades in steps rather than cutting a hint in half: full words, then
+    /// short words, then as many hints as fit, the most important (`q`, `?`) first. `?` lists
+    /// every key, so a dropped hint is never a hidden key.
+    func drawHints(_ ui: DashboardUI, readOnly: Bool, in rect: Rect, into grid: inout CellGrid) {
+        let hints = DashboardRenderer.hints(ui, readOnly: readOnly)
+        func width(_ short: Bool, gap: Int) -> Int {
+            hints.reduce(0) { $0 + $1.key.count + 1 + (short ? $1.short : $1.long).count } + gap * (hints.count - 1)
+        }
+        let useShort = width(false, gap: 2) > rect.width
+        let gap = useShort && width(true, gap: 2) > rect.width ? 1 : 2
         var x = rect.x
-        for (key, what) in hints {
-            if x + key.count + what.count + 3 > rect.maxX { break }
-            x = grid.put(key, x: x, y: rect.y, style: CellStyle(.accent, attributes: .bold))
-            x = grid.put(" " + what + "  ", x: x, y: rect.y, style: CellStyle(.dim))
+        for hint in hints {
+            let what = useShort ? hint.short : hint.long
+            if x + hint.key.count + 1 + what.count > rect.maxX { break }
+            x = grid.put(hint.key, x: x, y: rect.y, style: CellStyle(.accent, attributes: .bold))
+            x = grid.put(" " + what, x: x, y: rect.y, style: CellStyle(.dim))
+            x += gap
         }
     }
 
     static let helpLines: [String] = [
+        "?                     this help (any key closes it)",
         "Tab, Shift-Tab, 1-4   focus a pane (tabs on small terminals)",
         "z or Enter            zoom the focused pane",
         ":                     command palette: register, restock, price,",
         "                      place, pay, ship, cancel (SPEC section 2)",
-        "e                     event inspector (g: go to a position)",
+        "e                     event inspector: Up/Down, PgUp/PgDn, g: go to",
         "t                     time travel: Left/Right 1, PgUp/PgDn 100",
         "T                     next theme",
         "p                     pause or resume the load",

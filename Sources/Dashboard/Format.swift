@@ -32,12 +32,18 @@ public enum Format {
         return String(Int((value / 1_000_000).rounded())) + "M"
     }
 
-    /// Milliseconds: `0.84 ms`, `12 ms`, `1.2 s`.
+    /// Milliseconds: `0.84 ms`, `12 ms`, `1.2 s`, `42 s`, then `durations`.
+    ///
+    /// Precision falls as the value grows because a stopped projector's lag is an age that grows
+    /// with the clock: shown in tenths it would change (and cost bytes to the terminal) every
+    /// frame; in whole seconds, once a second.
     public static func milliseconds(_ ms: Double) -> String {
         guard ms.isFinite, ms > 0 else { return "0 ms" }
         if ms < 10 { return fixed(ms, 2) + " ms" }
         if ms < 1000 { return String(Int(ms.rounded())) + " ms" }
-        return fixed(ms / 1000, 1) + " s"
+        if ms < 10_000 { return fixed(ms / 1000, 1) + " s" }
+        if ms < 60_000 { return String(Int((ms / 1000).rounded(.down))) + " s" }
+        return duration((ms / 1000).rounded(.down))
     }
 
     /// A duration in seconds: `3s`, `2m05s`, `1h02m`.

@@ -22,7 +22,11 @@ public final class ShopDashboardSource: DashboardDataSource {
         var events = RateMeter()
         var history = RateHistory()
         var lastSample: UInt64 = 0
-        var timeTravel: (position: UInt64, fold: ShopFold)?
+        var sampledHead: UInt64 = 0
+        /// Folds kept for time travel, ascending by position: the last one shown, and one every
+        /// ``ShopDashboardSource/timeTravelSpacing`` events or so, so that stepping back refolds a
+        /// few thousand events from the nearest earlier fold instead of the whole log.
+        var timeTravel: [ShopFold] = []
     }
 
     private let meters = Mutex<Meters>(Meters())
@@ -47,12 +51,22 @@ public final class ShopDashboardSource: DashboardDataSource {
                 m.events.record(total: head, now: now)
             }
             let a = m.accepted.rate(now: now), r = m.rejected.rate(now: now), e = m.events.rate(now: now)
+            let p99 = stats?.appendP99Milliseconds ?? 0
             if now - m.lastSample >= 1_000_000_000 {
                 m.lastSample = now
-                Self.push(&m.history.commandsAccepted, a)
-                Self.push(&m.history.commandsRejected, r)
-                Self.push(&m.history.events, e)
-                Self.push(&m.history.appendP99Milliseconds, stats?.appendP99Milliseconds ?? 0)
+                // An idle system freezes its sparklines instead of scrolling the same sample
+                // along them once a second: an idle dashboard then sends nothing at all to the
+                // terminal. Any new event, or any rate still settling, resumes the scrolling.
+                let h = m.history
+                let same = head == m.sampledHead && h.commandsAccepted.last == a && h.commandsRejected.last == r
+                    && h.events.last == e && h.appendP99Milliseconds.last == p99
+                if !same {
+                    m.sampledHead = head
+                    Self.push(&m.history.commandsAccepted, a)
+                    Self.push(&m.history.commandsRejected, r)
+                    Self.push(&m.history.events, e)
+                    Self.push(&m.history.appendP99Milliseconds, p99)
+                }
             }
             return (a, r, e, m.history)
         }
@@ -177,18 +191,20 @@ public final class ShopDashboardSource: DashboardDataSource {
         }
     }
 
-    /// Views as of `position`. Stepping forward folds only the new events; stepping back
-    /// refolds from position 1.
+    /// Views as of `position`, folded from the nearest kept fold at or before it (from position
+    /// 1 when there is none), so that stepping in either direction stays quick on a long log.
     public func viewsAsOf(_ position: UInt64) -> DashboardViews? {
         let target = min(position, system.log.head)
         var fold = meters.withLock { m -> ShopFold in
-            if let cached = m.timeTravel, cached.position <= target { return cached.fold }
-            return ShopFold()
+            m.timeTravel.last { $0.position <= target } ?? ShopFold()
         }
+        let spacing = max(Self.timeTravelSpacing, target / UInt64(Self.timeTravelFolds))
+        var kept: [ShopFold] = []
         do {
             if fold.position < target {
                 try system.log.read(from: fold.position + 1, through: target) { record in
                     try fold.apply(record)
+                    if fold.position % spacing == 0 && fold.position < target { kept.append(fold) }
                     return true
                 }
             }
@@ -196,8 +212,24 @@ public final class ShopDashboardSource: DashboardDataSource {
             return nil
         }
         let folded = fold
-        meters.withLock { $0.timeTravel = (target, folded) }
+        meters.withLock { m in
+            var all = m.timeTravel + kept + [folded]
+            all.sort { $0.position < $1.position }
+            // Keep one fold per position; drop every other old one when there are too many.
+            var unique: [ShopFold] = []
+            for f in all where unique.last?.position != f.position { unique.append(f) }
+            while unique.count > Self.timeTravelFolds + 4 {
+                unique = unique.enumerated().filter { $0.offset % 2 == 1 || $0.element.position == folded.position }.map(\.element)
+            }
+            m.timeTravel = unique
+        }
         let v = fold.views
         return DashboardViews(shoppers: v.shoppers, warehouse: v.warehouse, finance: v.finance, support: v.support)
     }
+
+    /// The smallest distance between kept time-travel folds, in events, and about how many are
+    /// kept over the log: stepping back refolds at most max(spacing, head / folds) events. Few,
+    /// because each fold is a full copy of the four projections' state.
+    static let timeTravelSpacing: UInt64 = 2_000
+    static let timeTravelFolds = 8
 }

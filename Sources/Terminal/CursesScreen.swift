@@ -7,6 +7,20 @@ import Synchronization
 private let cursesActive = Atomic<Bool>(false)
 private let atexitInstalled = Atomic<Bool>(false)
 
+/// The terminal curses draws on, as two file descriptors.
+public struct TerminalDevice: Sendable, Equatable {
+    public var input: Int32
+    public var output: Int32
+
+    public init(input: Int32, output: Int32) {
+        self.input = input
+        self.output = output
+    }
+
+    /// Standard input and output: the terminal Prism was started in.
+    public static let standard = TerminalDevice(input: STDIN_FILENO, output: STDOUT_FILENO)
+}
+
 /// The only type in Prism that calls curses.
 ///
 /// curses keeps global state and is not thread-safe, so exactly one thread may use a screen:
@@ -29,6 +43,8 @@ public final class CursesScreen {
     private var pairs: [PairKey: Int32] = [:]
     private var defaultColorsWork = false
     private var restored = false
+    /// The FILEs curses writes and reads when the device is not standard input/output.
+    private var files: (output: UnsafeMutablePointer<FILE>, input: UnsafeMutablePointer<FILE>)?
     /// Reused for every run written, so a frame allocates no per-run buffers.
     private var wideBuffer: [wchar_t] = []
 
@@ -37,21 +53,29 @@ public final class CursesScreen {
         var bg: Int
     }
 
-    /// Takes over the terminal on standard input/output.
+    /// Takes over a terminal: standard input/output by default, or another device (a
+    /// pseudo-terminal for `prism bench render`).
     ///
-    /// - Throws: ``TerminalError`` when `TERM` is unset or unknown, or stdin/stdout is not a
+    /// - Throws: ``TerminalError`` when `TERM` is unset or unknown, or the device is not a
     ///   terminal. Nothing is changed on the terminal in that case.
-    public init(theme: Theme, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+    public init(theme: Theme, environment: [String: String] = ProcessInfo.processInfo.environment,
+                device: TerminalDevice = .standard) throws {
         owner = pthread_self()
-        guard let term = environment["TERM"], !term.isEmpty else {
-            throw TerminalError(.noTerminalType, "TERM is not set; run Prism in a terminal (for example TERM=xterm-256color)")
-        }
-        guard isatty(STDIN_FILENO) != 0, isatty(STDOUT_FILENO) != 0 else {
-            throw TerminalError(.notATerminal, "standard input and output must be a terminal for the dashboard")
-        }
+        let term = try CursesScreen.checkTerminal(environment: environment, device: device)
         let utf8 = TerminalLocale.activate()
         glyphs = utf8 ? .unicode : .ascii
-        guard let scr = prism_newterm_stdio() else {
+        let scr: OpaquePointer?
+        if device == .standard {
+            scr = prism_newterm_stdio()
+        } else {
+            // Own FILEs over duplicates, so closing them leaves the caller's descriptors open.
+            guard let output = fdopen(dup(device.output), "w"), let input = fdopen(dup(device.input), "r") else {
+                throw TerminalError(.notATerminal, "cannot open the terminal device: \(String(cString: strerror(errno)))")
+            }
+            files = (output, input)
+            scr = term.withCString { newterm($0, output, input) }
+        }
+        guard let scr else {
             throw TerminalError(.unknownTerminalType, "unknown terminal type '\(term)' (TERM); try TERM=xterm-256color")
         }
         screen = scr
@@ -84,6 +108,24 @@ public final class CursesScreen {
         colorSupport = support
         self.theme = theme
         resolver = StyleResolver(theme: theme, support: support)
+    }
+
+    /// Checks, without touching the terminal, that curses can run on `device`: `TERM` is set,
+    /// the terminfo database knows it, and the device is a terminal. Returns the `TERM` value.
+    /// Call it before starting anything else, so a bad `TERM` is a clear one-line error.
+    @discardableResult
+    public static func checkTerminal(environment: [String: String], device: TerminalDevice = .standard) throws -> String {
+        guard let term = environment["TERM"], !term.isEmpty else {
+            throw TerminalError(.noTerminalType, "TERM is not set; run Prism in a terminal (for example TERM=xterm-256color)")
+        }
+        guard isatty(device.input) != 0, isatty(device.output) != 0 else {
+            throw TerminalError(.notATerminal, "standard input and output must be a terminal for the dashboard")
+        }
+        switch prism_terminfo_known(term, device.output) {
+        case 1: return term
+        case -1: throw TerminalError(.unknownTerminalType, "unknown terminal type '\(term)' (TERM): no terminfo database found; try TERM=xterm-256color")
+        default: throw TerminalError(.unknownTerminalType, "unknown terminal type '\(term)' (TERM); try TERM=xterm-256color")
+        }
     }
 
     deinit {
@@ -232,5 +274,9 @@ public final class CursesScreen {
             _ = endwin()
         }
         delscreen(screen)
+        if let files {
+            fclose(files.output)
+            fclose(files.input)
+        }
     }
 }

@@ -20,14 +20,21 @@ struct ScreenOptions: ParsableArguments {
         guard (1...60).contains(fps) else { throw ValidationError("--fps must be between 1 and 60, got \(fps)") }
     }
 
-    /// Loads the theme before anything touches the terminal or the log: a bad theme file is a
-    /// usage error (exit 2) that names the file, line and key.
+    /// Loads the theme and checks the terminal before anything touches the terminal or the log:
+    /// a bad theme file is a usage error (exit 2) that names the file, line and key; an unset or
+    /// unknown `TERM`, or no terminal at all, is exit 3 naming the `TERM`. Neither leaves a log
+    /// behind or a terminal in a strange mode.
     func dashboardOptions() throws -> DashboardOptions {
         let options = DashboardOptions(framesPerSecond: fps, theme: theme, asciiOnly: ascii)
         do {
             _ = try options.themeLocator.load(theme)
         } catch {
             throw CLIFailure.usage("\(error)")
+        }
+        do {
+            try CursesScreen.checkTerminal(environment: options.environment)
+        } catch {
+            throw CLIFailure.unavailable("\(error)")
         }
         return options
     }
@@ -43,8 +50,14 @@ func runDashboard(_ source: ShopDashboardSource, _ options: DashboardOptions) th
     } catch let error as ThemeError {
         throw CLIFailure.usage("\(error)")
     }
-    if case .signal(let sig) = exit {
-        // The terminal is already restored; exit as a signalled process conventionally does.
+    // The terminal is already restored whichever way the dashboard ended.
+    //
+    // SIGTERM is how `kill`, `timeout`, process managers and container runtimes ask a program to
+    // stop; the dashboard stops in good order (terminal restored, queued commands committed, log
+    // closed), so that is a success, exit 0, as after `q` and as for `prism serve`. SIGINT
+    // (Ctrl-C) and SIGHUP (the terminal went away) interrupt the session: exit 128 + signal
+    // (130, 129), the shell's convention, so that `prism && next-step` does not carry on.
+    if case .signal(let sig) = exit, sig != SIGTERM {
         throw ExitCode(128 + sig)
     }
 }
@@ -71,10 +84,6 @@ struct DashboardCommand: ParsableCommand {
 
     func run() throws {
         let options = try screen.dashboardOptions()
-        let env = ProcessInfo.processInfo.environment
-        if (env["TERM"] ?? "").isEmpty {
-            throw CLIFailure.unavailable("TERM is not set: the dashboard needs a terminal type (for example TERM=xterm-256color)")
-        }
         let directory = data.directory
         let system: ShopSystem
         do {
@@ -102,9 +111,6 @@ struct WatchCommand: ParsableCommand {
 
     func run() throws {
         let options = try screen.dashboardOptions()
-        if (ProcessInfo.processInfo.environment["TERM"] ?? "").isEmpty {
-            throw CLIFailure.unavailable("TERM is not set: the dashboard needs a terminal type (for example TERM=xterm-256color)")
-        }
         let directory = data.directory
         let system: ShopSystem
         do {
