@@ -14,8 +14,10 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
+        // CRC-32C with the CPU's crc32 instruction (Swift cannot emit it), for the log's checksums.
+        .target(name: "CCRC32C"),
         // The append-only event log: segments, checksums, group commit, tail cache, subscriptions.
-        .target(name: "EventLog"),
+        .target(name: "EventLog", dependencies: ["CCRC32C"]),
         // The generic CQRS engine: writer thread, projectors, checkpoints. Knows nothing of the shop.
         .target(name: "CQRS", dependencies: ["EventLog"]),
         // The demo domain of SPEC.md: commands, events, rules, the four views, the load generator.

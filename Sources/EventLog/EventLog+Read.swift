@@ -13,9 +13,111 @@ extension EventLog {
         var position = max(from, 1)
         let limit = min(through, head)
         while position <= limit {
-            let chunk = try chunk(from: position, limit: limit)
-            guard try chunk.forEach(from: position, through: limit, body) else { return }
-            position = min(chunk.lastPosition, limit) + 1
+            let (cached, memoryStart) = shared.withLock { s in
+                (Self.tailChunk(containing: position, in: s.tail), s.tail.first?.firstPosition ?? .max)
+            }
+            if let chunk = cached {
+                guard try chunk.forEach(from: position, through: limit, body) else { return }
+                position = min(chunk.lastPosition, limit) + 1
+            } else {
+                // From disk, up to where the in-memory tail takes over.
+                let diskLimit = memoryStart > position ? min(limit, memoryStart - 1) : limit
+                let (next, stopped) = try scanDisk(from: position, through: diskLimit, body)
+                if stopped { return }
+                position = next
+            }
+        }
+    }
+
+    /// Streams records `from...through` from the segment files through one reused buffer,
+    /// verifying each checksum once and handing each record to `body` in place: the replay path,
+    /// where allocation per chunk or a second parse would cost more than the disk.
+    /// Returns the next position, and whether `body` asked to stop.
+    private func scanDisk(from: UInt64, through: UInt64, _ body: (RecordView) throws -> Bool) throws -> (UInt64, Bool) {
+        let (segments, hint) = shared.withLock { ($0.segments, $0.resumeHints[from]) }
+        guard var segmentIndex = segments.lastIndex(where: { $0 <= from }) else {
+            throw LogError(.invalidArgument, "position \(from) is before the first segment", file: directory)
+        }
+        var size = 1 << 20
+        var buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 16)
+        defer { buffer.deallocate() }
+        var position = from
+        var offset = Int64(RecordFormat.headerSize)
+        var expected = segments[segmentIndex]
+        if let hint, hint.segment == segments[segmentIndex] {
+            offset = hint.offset
+            expected = from
+        }
+        while true {
+            let segment = segments[segmentIndex]
+            let path = segmentPath(segment)
+            let fd = try io.open(path, O_RDONLY)
+            defer { io.close(fd) }
+            while true {
+                let n = try io.pread(fd, buffer, offset: offset, path: path)
+                if n == 0 { break }
+                var consumed = 0
+                var grow = 0
+                while consumed < n {
+                    switch RecordFormat.parse(UnsafeRawBufferPointer(rebasing: buffer[consumed..<n])) {
+                    case .incomplete(let needed):
+                        if n < size {
+                            throw LogError(
+                                .corruption, "record is cut short by the end of the file",
+                                file: path, offset: offset + Int64(consumed), position: expected)
+                        }
+                        if consumed == 0 { grow = needed }
+                        break
+                    case .invalid(let reason):
+                        throw LogError(.corruption, reason, file: path, offset: offset + Int64(consumed), position: expected)
+                    case .record(let view, let recordSize):
+                        if view.position != expected {
+                            throw LogError(
+                                .corruption, "position \(view.position) where \(expected) was expected",
+                                file: path, offset: offset + Int64(consumed), position: expected)
+                        }
+                        expected += 1
+                        consumed += recordSize
+                        if view.position >= position {
+                            position = view.position + 1
+                            let more = try body(view)
+                            if !more || view.position >= through {
+                                remember(resume: position, segment: segment, offset: offset + Int64(consumed))
+                                return (position, !more)
+                            }
+                        }
+                        continue
+                    }
+                    break
+                }
+                if grow > 0 {
+                    buffer.deallocate()
+                    size = grow
+                    buffer = .allocate(byteCount: size, alignment: 16)
+                    continue
+                }
+                offset += Int64(consumed)
+            }
+            // This segment is done; the next one must go on from the next position.
+            segmentIndex += 1
+            guard segmentIndex < segments.count else {
+                throw LogError(
+                    .corruption, "position \(position) is missing: the log ends at \(expected - 1)",
+                    file: path, offset: offset, position: position)
+            }
+            if segments[segmentIndex] != expected {
+                throw LogError(
+                    .corruption, "segment starts at position \(segments[segmentIndex]) but the previous one ended at \(expected - 1)",
+                    file: segmentPath(segments[segmentIndex]), offset: 0, position: expected)
+            }
+            offset = Int64(RecordFormat.headerSize)
+        }
+    }
+
+    private func remember(resume position: UInt64, segment: UInt64, offset: Int64) {
+        shared.withLock { s in
+            if s.resumeHints.count > 256 { s.resumeHints.removeAll(keepingCapacity: true) }
+            s.resumeHints[position] = (segment, offset)
         }
     }
 
@@ -63,8 +165,11 @@ extension EventLog {
         defer { io.close(fd) }
         var size = 1 << 20
         while true {
-            var buffer = [UInt8](repeating: 0, count: size)
-            let n = try buffer.withUnsafeMutableBytes { (raw) throws in try io.pread(fd, raw, offset: offset, path: path) }
+            var n = 0
+            let buffer = try [UInt8](unsafeUninitializedCapacity: size) { raw, initialized in
+                n = try io.pread(fd, UnsafeMutableRawBufferPointer(raw), offset: offset, path: path)
+                initialized = n
+            }
             var offsets: [Int32] = []
             var firstIncluded: UInt64 = 0
             var consumed = 0

@@ -211,7 +211,6 @@ struct WriterState {
     var segmentSize: Int64
     /// Current version of every stream, built on the first append (see `loadStreamVersions`).
     var streamVersions: [String: UInt64]? = nil
-    var buffer: [UInt8] = []
-    var offsets: [Int32] = []
+    let buffer = EncodeBuffer()
     var failure: LogError? = nil
 }

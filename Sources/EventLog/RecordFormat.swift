@@ -85,42 +85,6 @@ public enum RecordFormat {
         return .success(load(bytes, 16) as UInt64)
     }
 
-    /// Appends one record to `buffer`; returns its size in bytes.
-    @inline(__always)
-    static func encode(
-        into buffer: inout [UInt8], position: UInt64, streamVersion: UInt64, timestamp: Int64,
-        endsBatch: Bool, event: NewEvent
-    ) -> Int {
-        let start = buffer.count
-        var stream = event.stream
-        var type = event.type
-        var commandId = event.commandId ?? ""
-        let streamCount = stream.utf8.count, typeCount = type.utf8.count, idCount = commandId.utf8.count
-        let body = fixedBodySize + streamCount + typeCount + idCount + event.payload.count
-        buffer.reserveCapacity(start + frameSize + body)
-        withUnsafeBytes(of: UInt32(body).littleEndian) { buffer.append(contentsOf: $0) }
-        withUnsafeBytes(of: UInt32(0)) { buffer.append(contentsOf: $0) }  // checksum, filled below
-        withUnsafeBytes(of: position.littleEndian) { buffer.append(contentsOf: $0) }
-        withUnsafeBytes(of: streamVersion.littleEndian) { buffer.append(contentsOf: $0) }
-        withUnsafeBytes(of: timestamp.littleEndian) { buffer.append(contentsOf: $0) }
-        buffer.append(endsBatch ? flagEndsBatch : 0)
-        buffer.append(UInt8(typeCount))
-        withUnsafeBytes(of: UInt16(streamCount).littleEndian) { buffer.append(contentsOf: $0) }
-        buffer.append(UInt8(idCount))
-        buffer.append(0)
-        stream.withUTF8 { buffer.append(contentsOf: $0) }
-        type.withUTF8 { buffer.append(contentsOf: $0) }
-        commandId.withUTF8 { buffer.append(contentsOf: $0) }
-        buffer.append(contentsOf: event.payload)
-        buffer.withUnsafeMutableBytes { raw in
-            let record = UnsafeMutableRawBufferPointer(rebasing: raw[start...])
-            var crc = CRC32C.update(0, UnsafeRawBufferPointer(rebasing: record[0..<4]))
-            crc = CRC32C.update(crc, UnsafeRawBufferPointer(rebasing: record[8...]))
-            record.storeBytes(of: crc.littleEndian, toByteOffset: 4, as: UInt32.self)
-        }
-        return frameSize + body
-    }
-
     /// Checks an event before it is appended, so a bad one fails its batch instead of the log.
     static func validate(_ event: NewEvent) -> String? {
         if event.stream.isEmpty { return "stream name is empty" }

@@ -9,7 +9,7 @@ import Synchronization
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks that print figures (SPEC section 6).",
-        subcommands: [BenchAppend.self, BenchReplay.self, BenchCommands.self])
+        subcommands: [BenchAppend.self, BenchReplay.self, BenchCommands.self, BenchRender.self])
 }
 
 /// SPEC section 6's standard workload: stream `order-<i/4>`, type `OrderPlaced`, batches each
@@ -86,6 +86,45 @@ struct BenchReplay: ParsableCommand {
         }
         let seconds = Double(Clock.monotonicNanos() - t0) / 1e9
         print(String(format: "replay events=%llu seconds=%.4f events_per_s=%.0f fold=%llu", n, seconds, Double(n) / seconds, fold))
+    }
+}
+
+/// How long opening a (large) log takes, and what it costs in memory.
+struct BenchOpen: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "open", abstract: "Open time and resident memory of an existing log, for reading and for writing.")
+
+    @Option(help: "The folder of an existing log.") var dir: String
+
+    func run() throws {
+        let directory = DataOptions.absolute(dir)
+        var t0 = Clock.monotonicNanos()
+        let reader: EventLog
+        do { reader = try EventLog.openReadOnly(directory: directory) } catch { throw CLIFailure.opening(error, directory) }
+        let readOnlyMs = Double(Clock.monotonicNanos() - t0) / 1e6
+        let head = reader.head
+        reader.close()
+        t0 = Clock.monotonicNanos()
+        let log: EventLog
+        do { log = try EventLog.open(directory: directory) } catch { throw CLIFailure.opening(error, directory) }
+        let writeMs = Double(Clock.monotonicNanos() - t0) / 1e6
+        let rssOpen = residentKilobytes()
+        // The first append builds the stream-version index (one pass over the log); report it apart.
+        t0 = Clock.monotonicNanos()
+        do { _ = try log.append([NewEvent(stream: "bench-open", type: "Probe", payload: [])]) } catch {
+            throw CLIFailure.unavailable("append failed: \(error)")
+        }
+        let firstAppendMs = Double(Clock.monotonicNanos() - t0) / 1e6
+        let rssAppend = residentKilobytes()
+        log.close()
+        print(String(format: "open events=%llu segments=%d read_only_ms=%.2f write_ms=%.2f rss_kb_after_open=%d first_append_ms=%.1f rss_kb_after_first_append=%d",
+                     head, log.segmentFirstPositions.count, readOnlyMs, writeMs, rssOpen, firstAppendMs, rssAppend))
+    }
+
+    private func residentKilobytes() -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) else { return -1 }
+        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? -1
     }
 }
 

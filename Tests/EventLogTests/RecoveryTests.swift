@@ -45,8 +45,9 @@ import Testing
         try withTemporaryDirectory { dir in
             let path = try makeLog(dir, batches: 3)
             // Build a valid record for position 7 that does not end its batch.
-            var bytes: [UInt8] = []
-            _ = RecordFormat.encode(into: &bytes, position: 7, streamVersion: 1, timestamp: 0, endsBatch: false, event: event("x"))
+            let encoder = EncodeBuffer()
+            encoder.append(position: 7, streamVersion: 1, timestamp: 0, endsBatch: false, event: event("x"))
+            let bytes = [UInt8](encoder.bytes)
             try appendBytes(path, bytes)
             // A reader never sees it, even before the writer repairs the file.
             let reader = try EventLog.openReadOnly(directory: dir)

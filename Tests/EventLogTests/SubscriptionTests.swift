@@ -72,3 +72,44 @@ import Testing
         }
     }
 }
+
+@Suite struct TailTests {
+    @Test func aCaughtUpReaderNeverTouchesTheDisk() async throws {
+        try await withTemporaryDirectory { dir in
+            let faults = FaultInjector()
+            var options = LogOptions()
+            options.io = FileIO(faults: faults)
+            options.tailBudgetBytes = 64 << 10
+            options.durability = .relaxed
+            let log = try EventLog.open(directory: dir, options: options)
+            defer { log.close() }
+            for i in 0..<2000 { _ = try log.append([event("s\(i % 10)", payload: Array(repeating: 1, count: 50))]) }
+            // From now on every open and read of a file fails: only memory can serve.
+            faults.fail(.open, errno: EIO, times: 1_000_000)
+            faults.fail(.read, errno: EIO, times: 1_000_000)
+            let recent = try log.events(from: log.head - 100)
+            #expect(recent.count == 101)
+            var iterator = log.subscribe(from: log.head - 10).makeAsyncIterator()
+            let batch = try await iterator.next()
+            #expect(batch?.first == log.head - 10)
+            // Old positions are beyond the budget and need the disk, which now fails.
+            #expect(throws: LogError.self) { try log.events(from: 1, through: 5) }
+            #expect(log.tailMemoryBytes <= 64 << 10)
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1))) func aFollowerOfAnEmptyLogClosesPromptly() async throws {
+        try await withTemporaryDirectory { dir in
+            let writer = try EventLog.open(directory: dir)
+            defer { writer.close() }
+            let follower = try EventLog.openReadOnly(directory: dir)
+            try await Task.sleep(for: .milliseconds(150))
+            #expect(follower.head == 0)
+            follower.close()
+            _ = try writer.append([event("a")])
+            let again = try EventLog.openReadOnly(directory: dir)
+            defer { again.close() }
+            #expect(again.head == 1)
+        }
+    }
+}

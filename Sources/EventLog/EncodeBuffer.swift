@@ -1,0 +1,101 @@
+/// The committer's reusable write buffer: records are encoded straight into raw memory, one
+/// group commit after another, without per-record allocation or bounds-checked appends.
+///
+/// Owned by the committer thread alone (see `WriterState`).
+final class EncodeBuffer {
+    private(set) var base: UnsafeMutableRawPointer
+    private(set) var count = 0
+    private var capacity: Int
+    /// Start offset of each record in the buffer.
+    var offsets: [Int32] = []
+
+    init(capacity: Int = 1 << 20) {
+        self.capacity = capacity
+        base = .allocate(byteCount: capacity, alignment: 16)
+    }
+
+    deinit { base.deallocate() }
+
+    var isEmpty: Bool { count == 0 }
+    var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+
+    func removeAll() {
+        count = 0
+        offsets.removeAll(keepingCapacity: true)
+    }
+
+    private func reserve(_ extra: Int) {
+        guard count + extra > capacity else { return }
+        var newCapacity = capacity * 2
+        while newCapacity < count + extra { newCapacity *= 2 }
+        let grown = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)
+        grown.copyMemory(from: base, byteCount: count)
+        base.deallocate()
+        base = grown
+        capacity = newCapacity
+    }
+
+    /// Encodes one record (see `RecordFormat` for the layout) and checksums it.
+    @inline(__always)
+    func append(position: UInt64, streamVersion: UInt64, timestamp: Int64, endsBatch: Bool, event: NewEvent) {
+        var stream = event.stream
+        var type = event.type
+        let streamCount = stream.utf8.count, typeCount = type.utf8.count
+        let idCount = event.commandId?.utf8.count ?? 0
+        let payloadCount = event.payload.count
+        let body = RecordFormat.fixedBodySize + streamCount + typeCount + idCount + payloadCount
+        let size = RecordFormat.frameSize + body
+        reserve(size)
+        offsets.append(Int32(count))
+        let p = base + count
+        p.storeBytes(of: UInt32(body).littleEndian, toByteOffset: 0, as: UInt32.self)
+        p.storeBytes(of: position.littleEndian, toByteOffset: 8, as: UInt64.self)
+        p.storeBytes(of: streamVersion.littleEndian, toByteOffset: 16, as: UInt64.self)
+        p.storeBytes(of: timestamp.littleEndian, toByteOffset: 24, as: Int64.self)
+        p.storeBytes(of: endsBatch ? RecordFormat.flagEndsBatch : 0, toByteOffset: 32, as: UInt8.self)
+        p.storeBytes(of: UInt8(typeCount), toByteOffset: 33, as: UInt8.self)
+        p.storeBytes(of: UInt16(streamCount).littleEndian, toByteOffset: 34, as: UInt16.self)
+        p.storeBytes(of: UInt8(idCount), toByteOffset: 36, as: UInt8.self)
+        p.storeBytes(of: UInt8(0), toByteOffset: 37, as: UInt8.self)
+        var at = RecordFormat.recordOverhead
+        stream.withUTF8 { (p + at).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        at += streamCount
+        type.withUTF8 { (p + at).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        at += typeCount
+        if var id = event.commandId, idCount > 0 {
+            id.withUTF8 { (p + at).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            at += idCount
+        }
+        if payloadCount > 0 {
+            event.payload.withUnsafeBytes { (p + at).copyMemory(from: $0.baseAddress!, byteCount: payloadCount) }
+        }
+        var crc = CRC32C.update(0, UnsafeRawBufferPointer(start: p, count: 4))
+        crc = CRC32C.update(crc, UnsafeRawBufferPointer(start: p + 8, count: body))
+        p.storeBytes(of: crc.littleEndian, toByteOffset: 4, as: UInt32.self)
+        count += size
+    }
+
+    /// Removes the bytes from `mark` on (and their offsets) and returns them, for a batch that
+    /// must move to the next segment.
+    func split(at mark: Int, offsetsFrom markOffsets: Int) -> (bytes: [UInt8], offsets: [Int32]) {
+        let moved = [UInt8](UnsafeRawBufferPointer(start: base + mark, count: count - mark))
+        let movedOffsets = offsets[markOffsets...].map { $0 - Int32(mark) }
+        offsets.removeSubrange(markOffsets...)
+        count = mark
+        return (moved, movedOffsets)
+    }
+
+    /// Puts back bytes taken with `split`, at the start of an empty buffer.
+    func restore(_ moved: (bytes: [UInt8], offsets: [Int32])) {
+        precondition(count == 0)
+        reserve(moved.bytes.count)
+        moved.bytes.withUnsafeBytes { base.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        count = moved.bytes.count
+        offsets = moved.offsets
+    }
+
+    /// An immutable copy for the in-memory tail.
+    func chunk(firstPosition: UInt64) -> LogChunk {
+        LogChunk(firstPosition: firstPosition, bytes: [UInt8](bytes), offsets: offsets)
+    }
+}
