@@ -10,7 +10,8 @@ import Glibc
 /// The protocol is one line each way, so that `socat` or `nc -U` can speak it too:
 /// the client sends `<command id or ->\t<command text>\n`; the writer answers with one line,
 /// `accepted position=P`, `rejected: REASON`, `syntax: MESSAGE` or `error: MESSAGE`, once the
-/// outcome is final (for an accepted command: once its events are durable).
+/// outcome is final (for an accepted command: once its events are durable). A line starting
+/// with `!` is a load-control request instead (see `control(_:system:)`).
 public final class CommandEndpoint: Sendable {
     public let path: String
     private let listener: Int32
@@ -61,6 +62,10 @@ public final class CommandEndpoint: Sendable {
     private static func serve(client: Int32, system: ShopSystem) async {
         defer { Glibc.close(client) }
         guard let line = readLine(client) else { return }
+        if line.hasPrefix("!") {
+            writeAll(client, control(String(line.dropFirst()), system: system) + "\n")
+            return
+        }
         let parts = line.split(separator: "\t", maxSplits: 1, omittingEmptySubsequences: false)
         let reply: CommandReply
         if parts.count != 2 {
@@ -72,9 +77,39 @@ public final class CommandEndpoint: Sendable {
         writeAll(client, reply.wireLine + "\n")
     }
 
+    /// Load control, for a program driving a child `prism serve` (the training walkthroughs):
+    /// a request line `!pause`, `!resume`, `!rate N` or `!status` is answered with
+    /// `ok load=live|paused|off rate=N head=P`, or `error: MESSAGE`.
+    static func control(_ request: String, system: ShopSystem) -> String {
+        let words = request.split(separator: " ").map(String.init)
+        guard let load = system.load else { return "error: this writer has no load generator" }
+        switch words.first {
+        case "pause" where words.count == 1: load.pause()
+        case "resume" where words.count == 1: load.resume()
+        case "rate" where words.count == 2:
+            guard let rate = Double(words[1]), rate >= 0 else { return "error: bad rate \(words[1])" }
+            load.setRate(rate)
+        case "status" where words.count == 1: break
+        default: return "error: unknown control request !\(request): one of !pause, !resume, !rate N, !status"
+        }
+        return "ok load=\(load.isPaused ? "paused" : "live") rate=\(Int(load.rate)) head=\(system.log.head)"
+    }
+
+    /// Sends a load-control request (`pause`, `resume`, `rate N`, `status`; see `control`) to the
+    /// writer serving `dataDirectory` and returns its answer line, or nil when no writer listens.
+    public static func control(_ request: String, dataDirectory: String) throws -> String? {
+        try exchange("!" + request, dataDirectory: dataDirectory)
+    }
+
     /// Sends one command to the writer serving `dataDirectory`. Returns nil when no writer is
     /// listening there (no socket, or a stale one), so the caller can open the log itself.
     public static func send(_ text: String, commandId: String?, dataDirectory: String) throws -> CommandReply? {
+        let flat = text.replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: "\t", with: " ")
+        return try exchange("\(commandId ?? "-")\t\(flat)", dataDirectory: dataDirectory).map(CommandReply.init(line:))
+    }
+
+    /// One request line out, one answer line back; nil when no writer listens.
+    private static func exchange(_ request: String, dataDirectory: String) throws -> String? {
         let path = socketPath(dataDirectory: dataDirectory)
         guard path.utf8.count < 100, access(path, F_OK) == 0 else { return nil }
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
@@ -88,12 +123,11 @@ public final class CommandEndpoint: Sendable {
             if errno == ECONNREFUSED || errno == ENOENT { return nil }
             throw EndpointError("cannot reach the writer at \(path): \(String(cString: strerror(errno)))")
         }
-        let flat = text.replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: "\t", with: " ")
-        writeAll(fd, "\(commandId ?? "-")\t\(flat)\n")
+        writeAll(fd, request + "\n")
         guard let line = readLine(fd) else {
             throw EndpointError("the writer at \(path) closed the connection without an answer")
         }
-        return CommandReply(line: line)
+        return line
     }
 
     private static func address(_ path: String) -> sockaddr_un {

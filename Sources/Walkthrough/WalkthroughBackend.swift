@@ -1,0 +1,219 @@
+import CQRS
+import EventLog
+import Foundation
+import Shop
+import Synchronization
+
+/// The shop a walkthrough drives: where its commands and load controls go, and what it shows.
+///
+/// Two kinds: ``EmbeddedBackend`` writes in this process; ``ChildWriterBackend`` runs the writer
+/// as a child `prism serve` (so that it can be killed for real) and follows its log read-only.
+protocol WalkthroughBackend: AnyObject, Sendable {
+    /// The system whose views and projectors the dashboard shows and the runner controls.
+    var system: ShopSystem { get }
+    /// `embedded`, `running` or `down`.
+    var writerState: String { get }
+    /// The load as the writer runs it: (paused, rate).
+    var load: (paused: Bool, rate: Double) { get }
+    func submit(_ text: String, commandId: String) async -> CommandReply
+    func pauseLoad() throws
+    func resumeLoad() throws
+    func setRate(_ rate: Double) throws
+    /// `count` commands from the seeded generator, submitted in order; returns when all are decided.
+    func generate(_ count: Int) async throws
+    func crashWriter() throws
+    func restartWriter() throws
+    func close() async
+}
+
+struct BackendError: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
+}
+
+/// The writer, the projectors and the load in this process, as `prism` runs them.
+final class EmbeddedBackend: WalkthroughBackend {
+    let system: ShopSystem
+    private let generator: Mutex<LoadGenerator>
+
+    init(directory: String, seed: UInt64) throws {
+        system = try ShopSystem(directory: directory, mode: .write(.full), seed: seed, rate: 200)
+        // A generator of its own for `generate`, seeded differently from the load's so that the
+        // two never repeat each other's choices.
+        generator = Mutex(LoadGenerator(seed: seed &+ 1))
+    }
+
+    var writerState: String { "embedded" }
+    var load: (paused: Bool, rate: Double) { (system.load?.isPaused ?? true, system.load?.rate ?? 0) }
+
+    func submit(_ text: String, commandId: String) async -> CommandReply {
+        await system.submit(text: text, commandId: commandId)
+    }
+
+    func pauseLoad() throws { system.load?.pause() }
+    func resumeLoad() throws { system.load?.resume() }
+    func setRate(_ rate: Double) throws { system.load?.setRate(rate) }
+
+    func generate(_ count: Int) async throws {
+        guard let writer = system.writer else { throw BackendError("no writer") }
+        // In groups of ten, awaited in turn: the log gets many small commits, as under a real
+        // load, which is what lets a rebuild show its progress batch by batch.
+        var left = count
+        while left > 0 {
+            let n = min(10, left)
+            left -= n
+            await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                let remaining = Atomic<Int>(n)
+                for _ in 0..<n {
+                    writer.submitGenerated({ [self] state in self.generator.withLock { $0.next(state: state) } }, completion: { _ in
+                        if remaining.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 { done.resume() }
+                    })
+                }
+            }
+        }
+    }
+
+    func crashWriter() throws { throw BackendError("this walkthrough runs the writer in-process; crashing needs a child writer") }
+    func restartWriter() throws { throw BackendError("this walkthrough runs the writer in-process") }
+
+    func close() async { await system.close() }
+}
+
+/// The writer as a child `prism serve --rate 0` on the data folder; this process follows the
+/// log read-only, sends commands and load controls to the child's endpoint, and can SIGKILL it.
+final class ChildWriterBackend: WalkthroughBackend {
+    let system: ShopSystem
+    let directory: String
+    private let binary: String
+    private let seed: UInt64
+    struct State {
+        var pid: Int32?
+        var paused = true
+        var rate: Double = 200
+        var starts = 0
+    }
+    private let state = Mutex(State())
+
+    init(directory: String, seed: UInt64, prismBinary: String) throws {
+        self.directory = directory
+        self.binary = prismBinary
+        self.seed = seed
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try Self.spawn(binary: prismBinary, directory: directory, seed: seed, state: state)
+        do {
+            system = try ShopSystem(directory: directory, mode: .readOnly)
+        } catch {
+            Self.kill(state: state, signal: SIGTERM)
+            throw error
+        }
+    }
+
+    var writerState: String { state.withLock { $0.pid == nil ? "down" : "running" } }
+    var load: (paused: Bool, rate: Double) { state.withLock { ($0.paused, $0.rate) } }
+
+    func submit(_ text: String, commandId: String) async -> CommandReply {
+        do {
+            guard let reply = try CommandEndpoint.send(text, commandId: commandId, dataDirectory: directory) else {
+                return .failed("no writer is running on \(directory)")
+            }
+            return reply
+        } catch {
+            return .failed("\(error)")
+        }
+    }
+
+    private func control(_ request: String) throws {
+        guard writerState == "running" else { throw BackendError("the writer is down: `restart writer` first") }
+        guard let answer = try CommandEndpoint.control(request, dataDirectory: directory) else {
+            throw BackendError("the writer does not answer on \(CommandEndpoint.socketPath(dataDirectory: directory))")
+        }
+        guard answer.hasPrefix("ok") else { throw BackendError("the writer refused !\(request): \(answer)") }
+    }
+
+    func pauseLoad() throws {
+        try control("pause")
+        state.withLock { $0.paused = true }
+    }
+
+    func resumeLoad() throws {
+        try control("resume")
+        state.withLock { $0.paused = false }
+    }
+
+    func setRate(_ rate: Double) throws {
+        try control("rate \(rate)")
+        state.withLock { $0.rate = rate }
+    }
+
+    func generate(_ count: Int) async throws {
+        throw BackendError("`generate` needs the writer in-process; use `resume` and `sleep` with a child writer")
+    }
+
+    /// SIGKILL: no shutdown code runs in the writer, exactly as in a power cut of the process.
+    func crashWriter() throws {
+        guard writerState == "running" else { throw BackendError("the writer is already down") }
+        Self.kill(state: state, signal: SIGKILL)
+    }
+
+    /// Starts the writer again: it recovers the log (cutting a torn tail, if any), rebuilds its
+    /// write model from the events, and takes the load up where it was.
+    func restartWriter() throws {
+        guard writerState == "down" else { throw BackendError("the writer is running") }
+        try Self.spawn(binary: binary, directory: directory, seed: seed, state: state)
+        let (paused, rate) = load
+        try control("rate \(rate)")
+        if !paused { try control("resume") }
+    }
+
+    func close() async {
+        Self.kill(state: state, signal: SIGTERM)
+        await system.close()
+    }
+
+    /// Starts `prism serve` and waits until its endpoint answers.
+    private static func spawn(binary: String, directory: String, seed: UInt64, state: borrowing Mutex<State>) throws {
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            throw BackendError("cannot run the writer: no prism executable at \(binary)")
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["serve", "--data", directory, "--rate", "0", "--seed", "\(seed)"]
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        let logPath = directory + "/serve.log"
+        if !FileManager.default.fileExists(atPath: logPath) { _ = FileManager.default.createFile(atPath: logPath, contents: nil) }
+        let log = FileHandle(forWritingAtPath: logPath)
+        log?.seekToEndOfFile()
+        process.standardError = log ?? FileHandle.nullDevice
+        try process.run()
+        try? log?.close()
+        let pid = process.processIdentifier
+        state.withLock { $0.pid = pid; $0.starts += 1 }
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline {
+            if !process.isRunning {
+                state.withLock { $0.pid = nil }
+                let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+                throw BackendError("the writer (prism serve) exited with status \(process.terminationStatus): \(text.split(separator: "\n").last ?? "")")
+            }
+            if let answer = try? CommandEndpoint.control("status", dataDirectory: directory), answer.hasPrefix("ok") { return }
+            usleep(20_000)
+        }
+        kill(state: state, signal: SIGKILL)
+        throw BackendError("the writer (prism serve) did not answer within 20 s")
+    }
+
+    private static func kill(state: borrowing Mutex<State>, signal: Int32) {
+        guard let pid = state.withLock({ s -> Int32? in defer { s.pid = nil }; return s.pid }) else { return }
+        _ = Foundation.kill(pid, signal)
+        var status: Int32 = 0
+        // Reap it, so that it is gone (and its lock released) before we go on.
+        for _ in 0..<500 {
+            let r = waitpid(pid, &status, WNOHANG)
+            if r == pid || r < 0 { return }
+            usleep(10_000)
+        }
+        _ = Foundation.kill(pid, SIGKILL)
+        _ = waitpid(pid, &status, 0)
+    }
+}
