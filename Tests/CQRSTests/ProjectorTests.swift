@@ -223,15 +223,18 @@ import Testing
             // A position already reached returns at once.
             #expect(await system.shoppers.waitUntil(position: p1, timeout: .zero))
 
-            // A slow projector: it applies one batch, then sleeps 600 ms.
-            system.setDelay(projector: "shoppers", milliseconds: 600)
+            // A slow projector: it applies one batch, then sleeps 1.5 s. Everything timed below
+            // happens right after the append, well inside that sleep.
+            system.setDelay(projector: "shoppers", milliseconds: 1_500)
             let p2 = await accept(system, "restock MUG 4")
-            #expect(await system.shoppers.waitUntil(position: p2, timeout: .seconds(2)))
+            #expect(await system.shoppers.waitUntil(position: p2, timeout: .seconds(5)))
             let p3 = await accept(system, "restock MUG 6")
-            #expect(await system.warehouse.waitUntil(position: p3, timeout: .seconds(1)), "the others do not wait for shoppers")
+            let stale = system.shoppers.current
             #expect(await system.shoppers.waitUntil(position: p3, timeout: .milliseconds(50)) == false)
-            #expect(system.shoppers.view.catalog.first?.available == 4, "the view is stale meanwhile")
-            #expect(await system.shoppers.waitUntil(position: p3, timeout: .seconds(3)))
+            #expect(stale.checkpoint == p2)
+            #expect(stale.view.catalog.first?.available == 4, "the view is stale meanwhile")
+            #expect(await system.warehouse.waitUntil(position: p3, timeout: .seconds(1)), "the others do not wait for shoppers")
+            #expect(await system.shoppers.waitUntil(position: p3, timeout: .seconds(5)))
             #expect(system.shoppers.view.catalog.first?.available == 10)
             system.setDelay(projector: "shoppers", milliseconds: 0)
         }
@@ -250,21 +253,49 @@ import Testing
                 #expect(status.lagEvents == 0 && status.lagMilliseconds == 0 && status.checkpoint == p1 && status.head == p1)
             }
 
-            system.setDelay(projector: "support", milliseconds: 500)
+            system.setDelay(projector: "support", milliseconds: 1_500)
             let p2 = await accept(system, "restock MUG 10")
-            #expect(await system.support.waitUntil(position: p2, timeout: .seconds(2)))
+            #expect(await system.support.waitUntil(position: p2, timeout: .seconds(5)))
             let p3 = await accept(system, "restock MUG 10")
-            #expect(await system.finance.waitUntil(position: p3, timeout: .seconds(1)))
+            // Support now sleeps after its batch while the head has moved on.
             let behind = system.support.status
             #expect(behind.state == .catchingUp, "support is \(behind.state)")
             #expect(behind.checkpoint == p2 && behind.head == p3 && behind.lagEvents == 1)
             #expect(behind.lagMilliseconds >= 0)
+            #expect(await system.finance.waitUntil(position: p3, timeout: .seconds(1)))
             #expect(system.finance.status.state == .live)
 
-            #expect(await system.support.waitUntil(position: p3, timeout: .seconds(3)))
+            #expect(await system.support.waitUntil(position: p3, timeout: .seconds(5)))
             #expect(await Self.eventually(2) { system.support.status.state == .live })
             #expect(system.support.status.lagEvents == 0)
             system.setDelay(projector: "support", milliseconds: 0)
+        }
+    }
+}
+
+/// Edge cases of rebuilding.
+@Suite struct RebuildEdgeTests {
+    /// A rebuild with nothing to refold (an empty log) has nothing to wait for: it must not stay
+    /// `.rebuilding` until some event happens to arrive.
+    @Test func rebuildOfAnEmptyLogGoesLive() async throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        try await withShop(dir.path) { system in
+            // Let the projectors' first tasks get going (see the stop/start race above).
+            try await Task.sleep(for: .milliseconds(100))
+            system.rebuild(projector: "finance")
+            let settled = await ProjectorTests.eventually(1) { system.finance.status.state == .live }
+            withKnownIssue("""
+                Projector.rebuild() on an empty log: target 0, the subscription waits for position 1 \
+                and nothing is published, so the status stays .rebuilding (progress 1.0) until the \
+                first event is appended.
+                """) {
+                #expect(settled, "finance is \(system.finance.status.state) after rebuilding an empty log")
+            }
+            // Once an event arrives it does go live with the right view.
+            let p = await accept(system, "register MUG 1299 Blue mug")
+            #expect(await system.finance.waitUntil(position: p, timeout: .seconds(2)))
+            #expect(await ProjectorTests.eventually(2) { system.finance.status.state == .live })
         }
     }
 }
