@@ -48,7 +48,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "EventLogTests", dependencies: ["EventLog"]),
-        .testTarget(name: "CQRSTests", dependencies: ["CQRS", "EventLog"]),
+        .testTarget(name: "CQRSTests", dependencies: ["CQRS", "EventLog", "Shop"]),
         .testTarget(name: "ShopTests", dependencies: ["Shop", "CQRS", "EventLog"]),
         .testTarget(name: "TerminalTests", dependencies: ["Terminal"]),
         .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "Terminal", "Shop", "CQRS", "EventLog"]),

@@ -91,9 +91,22 @@ public final class CommandWriter<D: Domain>: @unchecked Sendable {
         }
         self.state = state
         self.outcomes = outcomes
-        let thread = Thread { [self] in self.loop() }
+        // The thread holds the writer weakly between turns, so a writer nobody stopped is freed
+        // (and its thread ends) rather than kept alive forever.
+        let thread = Thread { [weak self, workAvailable, finished] in
+            while true {
+                workAvailable.wait()
+                guard let writer = self, writer.turn() else { break }
+            }
+            finished.signal()
+        }
         thread.name = "prism-writer"
         thread.start()
+    }
+
+    deinit {
+        queue.withLock { $0.stopping = true }
+        workAvailable.signal()
     }
 
     /// Queues a command; `completion` runs on the writer thread once its events are durable
@@ -153,17 +166,14 @@ public final class CommandWriter<D: Domain>: @unchecked Sendable {
         }
     }
 
-    private func loop() {
-        while true {
-            workAvailable.wait()
-            let (items, stopping) = queue.withLock { q -> ([Item], Bool) in
-                defer { q.items.removeAll(keepingCapacity: true) }
-                return (q.items, q.stopping)
-            }
-            if !items.isEmpty { process(items) }
-            if stopping { break }
+    /// One wake-up: decide and commit everything queued. False once stopping.
+    private func turn() -> Bool {
+        let (items, stopping) = queue.withLock { q -> ([Item], Bool) in
+            defer { q.items.removeAll(keepingCapacity: true) }
+            return (q.items, q.stopping)
         }
-        finished.signal()
+        if !items.isEmpty { process(items) }
+        return !stopping
     }
 
     /// One turn: decide everything queued, commit once, complete.
@@ -233,22 +243,13 @@ public final class CommandWriter<D: Domain>: @unchecked Sendable {
 
         if !batches.isEmpty {
             let started = Clock.monotonicNanos()
-            let group = DispatchGroup()
-            let appendResults = Mutex<[Int: Result<AppendResult, LogError>]>([:])
-            for batch in batches {
-                group.enter()
-                log.append(batch.events) { result in
-                    appendResults.withLock { $0[batch.index] = result }
-                    group.leave()
-                }
-            }
-            group.wait()
+            // One call, one group commit, on this thread: the log makes the writer its leader.
+            let appended = log.appendBatches(batches.map(\.events))
             let elapsed = Double(Clock.monotonicNanos() - started) / 1e6
             latencies.withLock { $0.add(elapsed) }
-            let appended = appendResults.withLock { $0 }
             var events: UInt64 = 0
-            for batch in batches {
-                switch appended[batch.index]! {
+            for (k, batch) in batches.enumerated() {
+                switch appended[k] {
                 case .success(let r) where r.firstPosition == batch.first && r.lastPosition == batch.last:
                     let outcome = CommandOutcome.accepted(first: r.firstPosition, last: r.lastPosition)
                     results[batch.index] = .success(outcome)

@@ -1,3 +1,4 @@
+import Dispatch
 import EventLog
 import Synchronization
 
@@ -38,6 +39,8 @@ public final class Projector<P: Projection>: @unchecked Sendable {
         var error: String?
         var waiters: [(id: Int, position: UInt64, continuation: CheckedContinuation<Bool, Never>)] = []
         var nextWaiter = 0
+        /// Bumped by every start, stop and rebuild: the run whose number matches owns the view.
+        var generation = 0
     }
 
     struct Folded: @unchecked Sendable {
@@ -76,22 +79,27 @@ public final class Projector<P: Projection>: @unchecked Sendable {
     public func waitUntil(position: UInt64, timeout: Duration) async -> Bool {
         if checkpoint >= position { return true }
         let id = control.withLock { c -> Int in c.nextWaiter += 1; return c.nextWaiter }
-        let timer = Task {
-            try? await Task.sleep(for: timeout)
-            let c = control.withLock { c -> CheckedContinuation<Bool, Never>? in
-                guard let i = c.waiters.firstIndex(where: { $0.id == id }) else { return nil }
-                return c.waiters.remove(at: i).continuation
-            }
-            c?.resume(returning: false)
-        }
-        defer { timer.cancel() }
+        // The timeout runs on a Dispatch timer, not a Task: it must fire even when the
+        // cooperative pool is busy (a blocked pool is exactly when a reader would hang). It is
+        // armed only once the waiter is registered, so it can never miss it.
+        let nanoseconds = max(0, timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)
         return await withCheckedContinuation { continuation in
             let now = control.withLock { c -> Bool in
                 if checkpoint >= position { return true }
                 c.waiters.append((id, position, continuation))
                 return false
             }
-            if now { continuation.resume(returning: true) }
+            if now {
+                continuation.resume(returning: true)
+                return
+            }
+            DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(nanoseconds))) { [self] in
+                let c = control.withLock { c -> CheckedContinuation<Bool, Never>? in
+                    guard let i = c.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+                    return c.waiters.remove(at: i).continuation
+                }
+                c?.resume(returning: false)
+            }
         }
     }
 
@@ -147,19 +155,23 @@ public final class Projector<P: Projection>: @unchecked Sendable {
             guard c.state == .stopped, let previous = c.task else { return }
             c.state = .catchingUp
             c.error = nil
+            c.generation += 1
+            let generation = c.generation
             c.task = Task { [self] in
                 let folded = await previous.value
-                return await self.follow(folded, rebuildTarget: nil)
+                return await self.follow(folded, rebuildTarget: nil, generation: generation)
             }
         }
     }
 
-    /// Stops following; the view freezes at its checkpoint and goes stale.
+    /// Stops following; the view freezes at its checkpoint and goes stale. A rebuild in progress
+    /// is abandoned and the projector keeps the state it had before the rebuild.
     public func stop() {
         control.withLock { c in
             guard c.state != .stopped else { return }
             c.state = .stopped
             c.rebuildTarget = nil
+            c.generation += 1
             c.task?.cancel()
         }
     }
@@ -176,10 +188,12 @@ public final class Projector<P: Projection>: @unchecked Sendable {
             c.rebuildPosition = 0
             c.rebuildStarted = Clock.monotonicNanos()
             c.error = nil
+            c.generation += 1
+            let generation = c.generation
             c.task = Task { [self] in
-                _ = await previous?.value
+                let old = await previous?.value
                 let fresh = Folded(state: projection.initialState(), checkpoint: 0, timestamp: 0)
-                return await self.follow(fresh, rebuildTarget: target)
+                return await self.follow(fresh, rebuildTarget: target, generation: generation, fallback: old)
             }
         }
     }
@@ -197,10 +211,20 @@ public final class Projector<P: Projection>: @unchecked Sendable {
 
     // MARK: The fold
 
-    private func follow(_ start: Folded, rebuildTarget: UInt64?) async -> Folded {
+    /// Folds batches from the log into `start` until cancelled. `generation` identifies this
+    /// run: a run that has been superseded (stopped, restarted, rebuilt) changes neither the
+    /// state nor the published view. A rebuild that is abandoned before it completes returns
+    /// `fallback`, the state from before the rebuild, so the checkpoint never moves backwards.
+    private func follow(_ start: Folded, rebuildTarget: UInt64?, generation: Int, fallback: Folded? = nil) async -> Folded {
         var folded = start
         var rebuilding = rebuildTarget != nil
-        if !rebuilding { control.withLock { $0.state = .catchingUp } }
+        func current() -> Bool { control.withLock { $0.generation == generation } }
+        func abandon() -> Folded { rebuilding ? (fallback ?? folded) : folded }
+        if let target = rebuildTarget, target <= folded.checkpoint {
+            // Nothing to refold (an empty log): the fresh view is complete already.
+            guard publish(folded, generation: generation) else { return abandon() }
+            rebuilding = false
+        }
         do {
             for try await batch in log.subscribe(from: folded.checkpoint + 1) {
                 var decodeError: Error?
@@ -216,6 +240,7 @@ public final class Projector<P: Projection>: @unchecked Sendable {
                 }
                 let now = Clock.monotonicNanos()
                 let delay = control.withLock { c -> Int in
+                    guard c.generation == generation else { return 0 }
                     c.applied += UInt64(batch.count)
                     c.meter.record(total: c.applied, now: now)
                     c.lastProgress = now
@@ -224,40 +249,42 @@ public final class Projector<P: Projection>: @unchecked Sendable {
                 }
                 if let decodeError {
                     control.withLock { c in
+                        guard c.generation == generation else { return }
                         c.error = "\(projection.name): cannot apply position \(folded.checkpoint + 1): \(decodeError)"
                         c.state = .stopped
                     }
-                    return folded
+                    return abandon()
                 }
                 if rebuilding, let target = rebuildTarget, folded.checkpoint < target {
                     // Not done: the old view stays published.
                 } else {
-                    publish(folded)
-                    if rebuilding { rebuilding = false }
-                    let caughtUp = folded.checkpoint >= log.head
-                    control.withLock { c in
-                        if c.state != .stopped {
-                            c.state = caughtUp ? .live : .catchingUp
-                            c.rebuildTarget = nil
-                        }
-                    }
+                    guard publish(folded, generation: generation) else { return abandon() }
+                    rebuilding = false
                 }
                 if delay > 0 { try? await Task.sleep(for: .milliseconds(delay)) }
-                if Task.isCancelled { break }
+                if Task.isCancelled || !current() { break }
             }
         } catch {
             control.withLock { c in
+                guard c.generation == generation else { return }
                 c.error = "\(projection.name): \(error)"
                 c.state = .stopped
             }
         }
-        return folded
+        return abandon()
     }
 
-    private func publish(_ folded: Folded) {
+    /// Publishes a view, unless this run has been superseded; then also settles the state
+    /// (live or catching up) and wakes read-your-writes waiters. Returns false when superseded.
+    private func publish(_ folded: Folded, generation: Int) -> Bool {
         let view = projection.view(of: folded.state, position: folded.checkpoint)
-        published.withLock { $0 = Published(view: view, checkpoint: folded.checkpoint, timestampNanos: folded.timestamp) }
-        let ready = control.withLock { c -> [CheckedContinuation<Bool, Never>] in
+        let head = log.head
+        let ready = control.withLock { c -> [CheckedContinuation<Bool, Never>]? in
+            // Under the control lock, so a stop or rebuild cannot slip in between check and publish.
+            guard c.generation == generation else { return nil }
+            published.withLock { $0 = Published(view: view, checkpoint: folded.checkpoint, timestampNanos: folded.timestamp) }
+            c.state = folded.checkpoint >= head ? .live : .catchingUp
+            c.rebuildTarget = nil
             var ready: [CheckedContinuation<Bool, Never>] = []
             c.waiters.removeAll { w in
                 if w.position <= folded.checkpoint { ready.append(w.continuation); return true }
@@ -265,7 +292,9 @@ public final class Projector<P: Projection>: @unchecked Sendable {
             }
             return ready
         }
+        guard let ready else { return false }
         for r in ready { r.resume(returning: true) }
         for observer in observers.withLock({ $0 }) { observer(folded.checkpoint) }
+        return true
     }
 }

@@ -18,40 +18,55 @@ final class PendingAppend: @unchecked Sendable {
 struct AppendQueue {
     var pending: [PendingAppend] = []
     var closing = false
+    /// Set while some thread is committing (the leader). Only the leader touches the writer
+    /// state, so this flag, flipped under the queue's lock, is what serialises commits.
+    var leaderActive = false
 }
 
 extension EventLog {
     // MARK: Appending
+    //
+    // Group commit with a leader: whoever finds no commit in progress becomes the leader and
+    // commits everything queued, again and again, until the queue is empty; everyone else
+    // waits for the leader to complete their batch. A thread that appends and waits (the bench,
+    // the CQRS writer) thus commits on its own thread with no hand-off, which matters on a busy
+    // machine where every wake-up of another thread can cost a scheduler time slice; callbacks
+    // and async callers hand off to the committer thread instead.
 
-    /// Queues one atomic batch; `completion` runs on the committer thread once the batch is
-    /// durable (or has failed). Nothing of a failed batch is ever readable.
+    /// Queues one atomic batch; `completion` runs once the batch is durable (or has failed), on
+    /// whichever thread committed it. Nothing of a failed batch is ever readable.
     public func append(_ events: [NewEvent], completion: @escaping @Sendable (Result<AppendResult, LogError>) -> Void) {
-        if isReadOnly {
-            completion(.failure(LogError(.invalidArgument, "the log is open read-only", file: directory)))
-            return
+        // The caller must not block: the committer thread leads when no one else does.
+        switch enqueue([PendingAppend(events: events, completion: completion)], claimLeadership: false) {
+        case .refused(let error): completion(.failure(error))
+        case .lead: workAvailable.signal()
+        case .follow: break
         }
-        let accepted = queue.withLock { q -> Bool in
-            if q.closing { return false }
-            q.pending.append(PendingAppend(events: events, completion: completion))
-            return true
-        }
-        guard accepted else {
-            completion(.failure(LogError(.closed, "the log is closed", file: directory)))
-            return
-        }
-        workAvailable.signal()
     }
 
     /// Appends one atomic batch and blocks until it is durable.
     public func append(_ events: [NewEvent]) throws -> AppendResult {
+        try appendBatches([events])[0].get()
+    }
+
+    /// Appends several atomic batches (each all-or-nothing on its own) in one group commit, and
+    /// blocks until all are durable or refused. Results are in the order of `batches`.
+    public func appendBatches(_ batches: [[NewEvent]]) -> [Result<AppendResult, LogError>] {
         let done = DispatchSemaphore(value: 0)
-        let box = ResultBox()
-        append(events) { result in
-            box.result = result
-            done.signal()
+        let results = ResultsBox(count: batches.count)
+        let pending = batches.enumerated().map { (i, events) in
+            PendingAppend(events: events) { result in
+                results.set(i, result)
+                done.signal()
+            }
         }
-        done.wait()
-        return try box.result!.get()
+        switch enqueue(pending, claimLeadership: true) {
+        case .refused(let error): return batches.map { _ in .failure(error) }
+        case .lead: lead()
+        case .follow: break
+        }
+        for _ in batches { done.wait() }
+        return results.values
     }
 
     /// Appends one atomic batch and resumes once it is durable.
@@ -62,28 +77,63 @@ extension EventLog {
         return try result.get()
     }
 
+    enum EnqueueOutcome { case lead, follow, refused(LogError) }
+
+    /// Queues batches. `.lead` means no commit is in progress: with `claimLeadership` the caller
+    /// is now the leader and must call `lead`; without, it must wake the committer thread.
+    private func enqueue(_ batches: [PendingAppend], claimLeadership: Bool) -> EnqueueOutcome {
+        if isReadOnly { return .refused(LogError(.invalidArgument, "the log is open read-only", file: directory)) }
+        return queue.withLock { q -> EnqueueOutcome in
+            if q.closing { return .refused(LogError(.closed, "the log is closed", file: directory)) }
+            q.pending.append(contentsOf: batches)
+            if q.leaderActive { return .follow }
+            if claimLeadership { q.leaderActive = true }
+            return .lead
+        }
+    }
+
+    /// Commits everything queued, until the queue is empty, then gives up leadership.
+    private func lead() {
+        while true {
+            let group = queue.withLock { q -> [PendingAppend] in
+                if q.pending.isEmpty { q.leaderActive = false }
+                defer { q.pending.removeAll(keepingCapacity: true) }
+                return q.pending
+            }
+            if group.isEmpty { return }
+            commit(group)
+        }
+    }
+
+    /// The committer thread holds the log weakly between commits, so that a log nobody closed
+    /// is still freed (its deinit closes it) instead of keeping a thread, and a process, alive.
     func startCommitter() {
-        let thread = Thread { [self] in self.committerLoop() }
+        let thread = Thread { [weak self, workAvailable, committerDone] in
+            while true {
+                workAvailable.wait()
+                guard let log = self, log.committerTurn() else { break }
+            }
+            committerDone.signal()
+        }
         thread.name = "prism-log-committer"
         thread.start()
     }
 
-    private func committerLoop() {
-        while true {
-            workAvailable.wait()
-            let (group, closing) = queue.withLock { q -> ([PendingAppend], Bool) in
-                defer { q.pending.removeAll(keepingCapacity: true) }
-                return (q.pending, q.closing)
-            }
-            if !group.isEmpty { commit(group) }
-            if closing {
-                // Anything that slipped in after the last drain is refused, not lost silently.
-                let late = queue.withLock { q -> [PendingAppend] in defer { q.pending.removeAll() }; return q.pending }
-                for p in late { p.completion(.failure(LogError(.closed, "the log is closed", file: directory))) }
-                break
-            }
+    /// One wake-up of the committer thread: leads if no one else does. Returns false once the
+    /// log is closing and drained.
+    private func committerTurn() -> Bool {
+        let (closing, mustLead) = queue.withLock { q -> (Bool, Bool) in
+            if q.leaderActive || q.pending.isEmpty { return (q.closing, false) }
+            q.leaderActive = true
+            return (q.closing, true)
         }
-        committerDone.signal()
+        if mustLead { lead() }
+        guard closing else { return true }
+        // Wait for another leader to finish, then refuse anything that slipped in.
+        while queue.withLock({ $0.leaderActive }) { usleep(1000) }
+        let late = queue.withLock { q -> [PendingAppend] in defer { q.pending.removeAll() }; return q.pending }
+        for p in late { p.completion(.failure(LogError(.closed, "the log is closed", file: directory))) }
+        return false
     }
 
     /// Commits a group of batches: checks versions, encodes all accepted batches into one
@@ -250,9 +300,12 @@ extension EventLog {
     }
 }
 
-final class ResultBox: @unchecked Sendable {
-    // @unchecked: written once by the committer before a semaphore signal, read after the wait.
-    var result: Result<AppendResult, LogError>?
+final class ResultsBox: @unchecked Sendable {
+    // @unchecked: each slot is written once, before a semaphore signal, and all are read only
+    // after waiting for every signal.
+    private(set) var values: [Result<AppendResult, LogError>]
+    init(count: Int) { values = Array(repeating: .failure(LogError(.closed, "not committed")), count: count) }
+    func set(_ i: Int, _ r: Result<AppendResult, LogError>) { values[i] = r }
 }
 
 extension UInt64 {

@@ -284,12 +284,16 @@ extension EventLog {
 
     // MARK: Following another process's writes
 
+    /// The follower thread holds the log weakly between looks, like the committer.
     func startFollower() {
-        let thread = Thread { [self] in
-            while !followerStopped {
-                refresh()
-                let busy = shared.withLock { !$0.waiters.isEmpty }
-                usleep(UInt32((busy ? options.followIntervalMilliseconds : 50) * 1000))
+        let thread = Thread { [weak self, committerDone] in
+            while true {
+                guard let log = self, !log.followerStopped else { break }
+                log.refresh()
+                let busy = log.shared.withLock { !$0.waiters.isEmpty }
+                let pause = UInt32((busy ? log.options.followIntervalMilliseconds : 50) * 1000)
+                _ = consume log
+                usleep(pause)
             }
             committerDone.signal()
         }

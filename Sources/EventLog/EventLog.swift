@@ -172,8 +172,19 @@ public final class EventLog: EventStore, @unchecked Sendable {
         for w in waiters { w.resume() }
     }
 
+    /// A log nobody closed: release the files and the lock, and let the thread go. No waiting
+    /// here, as the last reference may be dropped on the committer thread itself; that thread
+    /// finds its weak reference gone and ends.
     deinit {
-        if !shared.withLock({ $0.closed }) { close() }
+        guard !shared.withLock({ $0.closed }) else { return }
+        if isReadOnly {
+            followerStop.store(true, ordering: .releasing)
+        } else {
+            queue.withLock { $0.closing = true }
+            workAvailable.signal()
+            if let writer { io.close(writer.fd) }
+            lock?.release()
+        }
     }
 
     /// The first positions of the segment files, in order.

@@ -154,14 +154,10 @@ import Testing
             support.stop()
             gate.signal()
             await support.shutdown()
-            await withKnownIssue("""
-                Projector.follow sets state = .catchingUp unconditionally when its task begins,                 overwriting a stop() made between start() and the task running; start() then                 refuses (state != .stopped), so the projector can never run again.
-                """) {
-                #expect(support.status.state == .stopped, "state after stop, start, stop is \(support.status.state)")
-                let head1 = try await Self.load(system, GeneratorBox(seed: 6), rounds: 1, per: 100)
-                support.start()
-                #expect(await support.waitUntil(position: head1, timeout: .seconds(2)), "the projector never restarted")
-            }
+            #expect(support.status.state == .stopped, "state after stop, start, stop is \(support.status.state)")
+            let head1 = try await Self.load(system, GeneratorBox(seed: 6), rounds: 1, per: 100)
+            support.start()
+            #expect(await support.waitUntil(position: head1, timeout: .seconds(2)), "the projector never restarted")
         }
     }
 
@@ -193,11 +189,8 @@ import Testing
             let next = await accept(system, "register PROBE 100 Probe")
             #expect(await Self.eventually { published.withLock { $0.contains { $0 >= next } } })
             let seen = published.withLock { $0 }
-            withKnownIssue("""
-                Projector.stop() during rebuild() cancels the rebuild task, which returns its                 partial fresh fold; start() resumes from that fold and publishes views older than                 the one already published, so the checkpoint moves backwards.
-                """) {
-                #expect(seen.allSatisfy { $0 >= head }, "published after restarting at \(head): \(seen.prefix(8))...")
-            }
+            #expect(seen.allSatisfy { $0 >= head }, "published after restarting at \(head): \(seen.prefix(8))...")
+        
             #expect(shoppers.checkpoint == next)
             #expect(shoppers.view == (try ShopSystem.views(of: system.log, asOf: next)).shoppers)
         }
@@ -219,7 +212,7 @@ import Testing
             let started = Date()
             #expect(await system.shoppers.waitUntil(position: p1 + 1, timeout: .milliseconds(100)) == false)
             let waited = Date().timeIntervalSince(started)
-            #expect(waited >= 0.09 && waited < 2, "waited \(waited) s")
+            #expect(waited >= 0.09 && waited < 5, "waited \(waited) s")
             // A position already reached returns at once.
             #expect(await system.shoppers.waitUntil(position: p1, timeout: .zero))
 
@@ -281,17 +274,12 @@ import Testing
         let dir = TempDir()
         defer { dir.remove() }
         try await withShop(dir.path) { system in
-            // Let the projectors' first tasks get going (see the stop/start race above).
+            // Let the projectors' first tasks get going.
             try await Task.sleep(for: .milliseconds(100))
             system.rebuild(projector: "finance")
             let settled = await ProjectorTests.eventually(1) { system.finance.status.state == .live }
-            withKnownIssue("""
-                Projector.rebuild() on an empty log: target 0, the subscription waits for position 1 \
-                and nothing is published, so the status stays .rebuilding (progress 1.0) until the \
-                first event is appended.
-                """) {
-                #expect(settled, "finance is \(system.finance.status.state) after rebuilding an empty log")
-            }
+            #expect(settled, "finance is \(system.finance.status.state) after rebuilding an empty log")
+        
             // Once an event arrives it does go live with the right view.
             let p = await accept(system, "register MUG 1299 Blue mug")
             #expect(await system.finance.waitUntil(position: p, timeout: .seconds(2)))

@@ -7,7 +7,7 @@ import Testing
 @Suite(.serialized) struct LogCrashTests {
     @Test(.timeLimit(.minutes(3)))
     func sigkillMidAppendNeverLosesAnAcknowledgedBatchNorShowsAPartialOne() async throws {
-        try await withTemporaryDirectory { dir in
+        try await withTemporaryDirectory { dir in try await onThread {
             let data = dir + "/log"
             var acknowledged: [Int: (first: UInt64, last: UInt64)] = [:]
             var nextBatch = 0
@@ -69,7 +69,7 @@ import Testing
                 #expect(verify.problems.isEmpty, "round \(round): \(verify.problems)")
             }
             #expect(acknowledged.count > 20, "the child acknowledged too few batches to test anything")
-        }
+        } }
     }
 }
 
@@ -129,7 +129,7 @@ import Testing
     }
 
     @Test func verifyCatchesAByteFlippedByHand() async throws {
-        try await withTemporaryDirectory { dir in
+        try await withTemporaryDirectory { dir in try await onThread {
             let data = dir + "/log"
             for i in 0..<20 {
                 let r = try prism("send", "--data", data, "register", "SKU-\(i)", "\(100 + i)", "Thing", "\(i)")
@@ -153,6 +153,6 @@ import Testing
             let open = try prism("send", "--data", data, "restock", "SKU-1", "1")
             #expect(open.code == 3)
             #expect(open.stderr.contains("offset"))
-        }
+        } }
     }
 }

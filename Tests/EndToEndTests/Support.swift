@@ -126,3 +126,16 @@ func checkpoint(of title: String, in screen: String) -> UInt64? {
     let digits = rest[rest.index(after: hash)...].prefix { $0.isNumber || $0 == "," }
     return UInt64(digits.replacingOccurrences(of: ",", with: ""))
 }
+
+/// Runs blocking work (sleeps, waiting for child processes, polling tmux) on a thread of its
+/// own, so that it does not hold one of the few threads of Swift's cooperative pool, which the
+/// other tests running in parallel (and Prism's own projectors) need.
+func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        let thread = Thread {
+            do { continuation.resume(returning: try body()) } catch { continuation.resume(throwing: error) }
+        }
+        thread.stackSize = 8 << 20
+        thread.start()
+    }
+}

@@ -20,7 +20,11 @@ public final class LoadDriver: Sendable {
         self.writer = writer
         generator = GeneratorBox(LoadGenerator(seed: seed))
         settings.withLock { $0.rate = rate }
-        let thread = Thread { [self] in self.run() }
+        let thread = Thread { [weak self, done] in
+            var clock = Pacer()
+            while let driver = self, driver.tick(&clock) { usleep(5_000) }
+            done.signal()
+        }
         thread.name = "prism-load"
         thread.start()
     }
@@ -50,29 +54,30 @@ public final class LoadDriver: Sendable {
         if first { done.wait() }
     }
 
-    private func run() {
+    /// Time kept between ticks of the driver's thread.
+    struct Pacer {
         var last = Clock.monotonicNanos()
         var due = 0.0
-        while true {
-            usleep(5_000)
-            let (rate, paused, stopped) = settings.withLock { ($0.rate, $0.paused, $0.stopped) }
-            if stopped { break }
-            let now = Clock.monotonicNanos()
-            let elapsed = Double(now - last) / 1e9
-            last = now
-            if paused { due = 0; continue }
-            due = min(due + rate * elapsed, max(1, rate))  // catch up at most one second
-            var n = Int(due)
-            if n == 0 { continue }
-            if writer.queuedCount > Self.maxQueued { continue }
-            due -= Double(n)
-            let box = generator
-            while n > 0 {
-                writer.submitGenerated({ state in box.next(state) }, completion: { _ in })
-                n -= 1
-            }
+    }
+
+    /// One tick: queue the commands that have come due. False once stopped.
+    private func tick(_ pacer: inout Pacer) -> Bool {
+        let (rate, paused, stopped) = settings.withLock { ($0.rate, $0.paused, $0.stopped) }
+        if stopped { return false }
+        let now = Clock.monotonicNanos()
+        let elapsed = Double(now - pacer.last) / 1e9
+        pacer.last = now
+        if paused { pacer.due = 0; return true }
+        pacer.due = min(pacer.due + rate * elapsed, max(1, rate))  // catch up at most one second
+        var n = Int(pacer.due)
+        if n == 0 || writer.queuedCount > Self.maxQueued { return true }
+        pacer.due -= Double(n)
+        let box = generator
+        while n > 0 {
+            writer.submitGenerated({ state in box.next(state) }, completion: { _ in })
+            n -= 1
         }
-        done.signal()
+        return true
     }
 }
 
