@@ -80,9 +80,10 @@ public enum WalkthroughParser {
             paragraph.append(line)
         }
         flush()
-        guard let title else { throw fail(max(1, lines.count), "the file is empty: a walkthrough starts with `# Title`") }
-        guard let summary else { throw fail(max(1, lines.count), "missing the one-line summary after the title") }
-        guard let last = steps.last else { throw fail(max(1, lines.count), "no steps: each step starts with `## Step title`") }
+        let end = max(1, (lines.lastIndex { !$0.trimmingCharacters(in: .whitespaces).isEmpty } ?? 0) + 1)
+        guard let title else { throw fail(end, "the file is empty: a walkthrough starts with `# Title`") }
+        guard let summary else { throw fail(end, "missing the one-line summary after the title") }
+        guard let last = steps.last else { throw fail(end, "no steps: each step starts with `## Step title`") }
         if last.narration.isEmpty { throw fail(last.line, "step \"\(last.title)\" has no narration") }
         return Walkthrough(name: name, title: title, summary: summary, file: file, setup: setup, steps: steps)
     }

@@ -1,0 +1,188 @@
+import Dashboard
+import Foundation
+import Terminal
+import Testing
+@testable import Walkthrough
+
+/// The built `prism` executable, for the walkthrough that runs the writer as a child process:
+/// `PRISM_BINARY`, else next to this test bundle (the same build), else the default build.
+let prismBinary: String = {
+    if let explicit = ProcessInfo.processInfo.environment["PRISM_BINARY"] { return explicit }
+    if let me = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+        var dir = URL(fileURLWithPath: me).deletingLastPathComponent()
+        for _ in 0..<3 {
+            let candidate = dir.appendingPathComponent("prism").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+    }
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    return root.appendingPathComponent(".build/debug/prism").path
+}()
+
+func temporaryRoot() -> String {
+    NSTemporaryDirectory() + "prism-walk-test-" + UUID().uuidString.prefix(8).lowercased()
+}
+
+func runner(_ w: Walkthrough, expectTimeout: Duration = .seconds(10)) -> WalkthroughRunner {
+    WalkthroughRunner(walkthrough: w, options: .init(rootDirectory: temporaryRoot(), prismBinary: prismBinary, expectTimeout: expectTimeout))
+}
+
+@Suite(.serialized) struct BuiltinRunTests {
+    /// Each built-in, headless against a real shop in a fresh folder, to its last step, with
+    /// every `expect` of every step holding.
+    @Test(arguments: ["commands-vs-queries", "eventual-consistency", "rebuilding", "crash-recovery", "time-travel"])
+    func builtinRunsToTheEndWithEveryExpectationHolding(name: String) async throws {
+        let w = try #require(try WalkthroughLibrary.resolve(name))
+        if w.needsChildWriter {
+            try #require(FileManager.default.isExecutableFile(atPath: prismBinary), "no prism executable at \(prismBinary); set PRISM_BINARY")
+        }
+        let r = runner(w)
+        try await r.start()
+        var stepsRun = 1
+        #expect(await r.stepFailures == [], "step 1")
+        while await r.next() {
+            stepsRun += 1
+            #expect(await r.stepFailures == [], "step \(stepsRun)")
+        }
+        #expect(stepsRun == w.steps.count)
+        #expect(await r.stepIndex == w.steps.count - 1)
+        #expect(await r.failures == [])
+        if w.needsChildWriter {
+            #expect(await r.dataDirectory.map { FileManager.default.fileExists(atPath: $0 + "/prism.sock") } == true)
+        }
+        await r.close()
+    }
+}
+
+@Suite struct RunnerTests {
+    @Test func backReplaysEarlierStepsOnAFreshLog() async throws {
+        let w = try #require(try WalkthroughLibrary.resolve("commands-vs-queries"))
+        let r = runner(w)
+        try await r.start()
+        await r.next()
+        await r.next()
+        let third = try #require(await r.system)
+        #expect(third.log.head == 6)
+        let firstFolder = try #require(await r.dataDirectory)
+        #expect(await r.back())
+        #expect(await r.stepIndex == 1)
+        let second = try #require(await r.system)
+        #expect(second.log.head == 5)
+        #expect(await r.dataDirectory != firstFolder)
+        #expect(!FileManager.default.fileExists(atPath: firstFolder))
+        #expect(await r.failures == [])
+        // And forward again: the same step, the same state.
+        await r.next()
+        #expect(await r.system?.log.head == 6)
+        #expect(await r.failures == [])
+        #expect(r.display.current.title.contains("step 3 of 6"))
+        await r.close()
+    }
+
+    @Test func aFailingExpectationIsReportedWithItsLine() async throws {
+        let w = try WalkthroughParser.parse("""
+            # Wrong
+            A walkthrough whose author miscounted.
+            ## One
+            Register a mug.
+            > send register MUG 1299 Blue mug
+            > expect head = 1
+            > expect shoppers.catalog[MUG].priceCents = 1300
+            > expect shoppers.catalog[CUP].priceCents = 1299
+            """, file: "wrong.md", name: "wrong")
+        let r = runner(w, expectTimeout: .milliseconds(200))
+        try await r.start()
+        let failures = await r.failures
+        #expect(failures.count == 2)
+        #expect(failures.first?.hasPrefix("wrong.md:7: expect shoppers.catalog[MUG].priceCents = 1300: got 1299") == true, "\(failures)")
+        #expect(failures.last?.contains("wrong.md:8:") == true)
+        #expect(failures.last?.contains("no element CUP") == true)
+        #expect(r.display.current.message?.hasPrefix("check failed") == true)
+        await r.close()
+    }
+
+    @Test func anActionThatCannotRunStopsTheStepAndIsReported() async throws {
+        let w = try WalkthroughParser.parse("""
+            # Stopped
+            Waiting on a stopped projector never ends.
+            ## One
+            Stop and wait.
+            > stop finance
+            > wait finance
+            > expect head = 999
+            """, file: "stopped.md", name: "stopped")
+        let r = runner(w, expectTimeout: .milliseconds(100))
+        try await r.start()
+        let failures = await r.failures
+        #expect(failures.count == 1)
+        #expect(failures.first?.contains("stopped.md:6: wait finance: finance is stopped") == true, "\(failures)")
+        await r.close()
+    }
+
+    @Test func dataSourceShowsNarrationWrappedWithItsHighlightAndTheShop() async throws {
+        let w = try #require(try WalkthroughLibrary.resolve("commands-vs-queries"))
+        let r = runner(w)
+        try await r.start()
+        await r.next()
+        let source = WalkthroughDataSource(display: r.display)
+        source.wrapWidth.store(60, ordering: .relaxed)
+        let s = source.snapshot()
+        let narration = try #require(s.narration)
+        #expect(narration.title.contains("step 2 of 6: A command: place an order"))
+        #expect(narration.target == .pane(.warehouse))
+        #expect(narration.lines.count > 2)
+        #expect(narration.lines.allSatisfy { $0.count <= 60 })
+        #expect(s.head == 5)
+        #expect(s.message?.contains("step 2 of 6") == true)
+        #expect(s.finance?.outstandingCents == 5097)
+        await r.close()
+    }
+
+    @Test func walkthroughTravelDrivesTheDashboardSession() async throws {
+        let w = try #require(try WalkthroughLibrary.resolve("time-travel"))
+        let r = runner(w)
+        try await r.start()
+        await r.next()
+        let source = WalkthroughDataSource(display: r.display)
+        let session = DashboardSession(dataSource: source, theme: Theme.fallback, glyphs: .unicode, themeLocator: ThemeLocator(searchDirectories: []))
+        let travel = r.display.current.travel
+        #expect(travel == 8)
+        WalkthroughApp.apply(travel: travel, to: session)
+        #expect(session.ui.timeTravel == 8)
+        WalkthroughApp.apply(travel: 3, to: session)
+        #expect(session.ui.timeTravel == 3)
+        WalkthroughApp.apply(travel: 11, to: session)
+        #expect(session.ui.timeTravel == 11)
+        let grid = try #require(session.frame(width: 120, height: 40))
+        #expect(grid.text.contains("step 2 of 5"))
+        WalkthroughApp.apply(travel: nil, to: session)
+        #expect(session.ui.timeTravel == nil)
+        await r.close()
+    }
+}
+
+@Suite struct KeyTests {
+    @Test func nextAndBackKeysGiveWayToPaletteInspectorHelpAndTimeTravel() {
+        var ui = DashboardUI()
+        #expect(WalkthroughKeys.move(for: .char("n"), ui: ui) == .next)
+        #expect(WalkthroughKeys.move(for: .right, ui: ui) == .next)
+        #expect(WalkthroughKeys.move(for: .char("b"), ui: ui) == .back)
+        #expect(WalkthroughKeys.move(for: .left, ui: ui) == .back)
+        #expect(WalkthroughKeys.move(for: .char("q"), ui: ui) == nil)
+        #expect(WalkthroughKeys.move(for: .tab, ui: ui) == nil)
+        ui.timeTravel = 5
+        #expect(WalkthroughKeys.move(for: .left, ui: ui) == nil)
+        #expect(WalkthroughKeys.move(for: .right, ui: ui) == nil)
+        #expect(WalkthroughKeys.move(for: .char("n"), ui: ui) == .next)
+        ui.timeTravel = nil
+        ui.palette = "place bob"
+        #expect(WalkthroughKeys.move(for: .char("n"), ui: ui) == nil)
+        ui.palette = nil
+        ui.inspector = .init(cursor: 3)
+        #expect(WalkthroughKeys.move(for: .char("b"), ui: ui) == nil)
+        ui.inspector = nil
+        ui.showHelp = true
+        #expect(WalkthroughKeys.move(for: .char("n"), ui: ui) == nil)
+    }
+}
