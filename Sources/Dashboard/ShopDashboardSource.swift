@@ -23,6 +23,9 @@ public final class ShopDashboardSource: DashboardDataSource {
         var history = RateHistory()
         var lastSample: UInt64 = 0
         var sampledHead: UInt64 = 0
+        /// The event tail as of `head`: read and decoded again only when the head moves, so an
+        /// idle dashboard's frame tick costs next to nothing.
+        var recent: (head: UInt64, lines: [EventLine]) = (0, [])
         /// Folds kept for time travel, ascending by position: the last one shown, and one every
         /// ``ShopDashboardSource/timeTravelSpacing`` events or so, so that stepping back refolds a
         /// few thousand events from the nearest earlier fold instead of the whole log.
@@ -80,8 +83,15 @@ public final class ShopDashboardSource: DashboardDataSource {
             shoppers: system.shoppers.view, warehouse: system.warehouse.view,
             finance: system.finance.view, support: system.support.view,
             projectors: system.statuses,
-            recentEvents: self.events(from: head > 30 ? head - 29 : 1, count: 30, details: false),
+            recentEvents: recentEvents(head: head),
             history: history, readOnly: system.writer == nil)
+    }
+
+    private func recentEvents(head: UInt64) -> [EventLine] {
+        if let cached = meters.withLock({ $0.recent.head == head ? $0.recent.lines : nil }) { return cached }
+        let lines = events(from: head > 30 ? head - 29 : 1, count: 30, details: false)
+        meters.withLock { $0.recent = (head, lines) }
+        return lines
     }
 
     private static func push(_ values: inout [Double], _ value: Double) {

@@ -118,14 +118,15 @@ public final class CursesScreen {
         guard let term = environment["TERM"], !term.isEmpty else {
             throw TerminalError(.noTerminalType, "TERM is not set; run Prism in a terminal (for example TERM=xterm-256color)")
         }
-        guard isatty(device.input) != 0, isatty(device.output) != 0 else {
-            throw TerminalError(.notATerminal, "standard input and output must be a terminal for the dashboard")
-        }
         switch prism_terminfo_known(term, device.output) {
-        case 1: return term
+        case 1: break
         case -1: throw TerminalError(.unknownTerminalType, "unknown terminal type '\(term)' (TERM): no terminfo database found; try TERM=xterm-256color")
         default: throw TerminalError(.unknownTerminalType, "unknown terminal type '\(term)' (TERM); try TERM=xterm-256color")
         }
+        guard isatty(device.input) != 0, isatty(device.output) != 0 else {
+            throw TerminalError(.notATerminal, "standard input and output must be a terminal for the dashboard")
+        }
+        return term
     }
 
     deinit {

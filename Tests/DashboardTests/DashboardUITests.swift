@@ -33,6 +33,21 @@ import Testing
         #expect(ui.handle(.resize, head: head) == nil)
     }
 
+    @Test func hintLineKeepsEveryHintAt120ColumnsAndDegradesBelow() {
+        let s = DashboardSnapshot(head: head)
+        let wide = DashboardRenderer(glyphs: .unicode).render(s, ui: DashboardUI(), width: 120, height: 40)
+        let line = wide.rows[39]
+        for hint in ["q quit", "? help", "r rebuild", "s stop", "t time", "+/- rate", "p pause"] {
+            #expect(line.contains(hint), "\(hint) in \(line)")
+        }
+        let narrow = DashboardRenderer(glyphs: .unicode).render(s, ui: DashboardUI(), width: 60, height: 16)
+        // Whole hints only, most important first.
+        #expect(narrow.rows[15].hasPrefix("q quit ? help"))
+        let last = narrow.rows[15].split(separator: " ").last.map(String.init) ?? ""
+        let labels = DashboardRenderer.hints(DashboardUI(), readOnly: false).flatMap { $0.short.split(separator: " ").map(String.init) }
+        #expect(labels.contains(last), "the line ends with a whole hint, not '\(last)'")
+    }
+
     @Test func helpSwallowsTheNextKey() {
         var ui = DashboardUI()
         _ = ui.handle(.char("?"), head: head)
@@ -100,7 +115,9 @@ import Testing
         #expect(ui.handle(.char("p"), head: head, readOnly: true) == nil)
         #expect(ui.message?.hasPrefix("read-only") == true)
         #expect(ui.handle(.char("+"), head: head, readOnly: true) == nil)
-        #expect(ui.handle(.char(":"), head: head, readOnly: true) == nil && ui.palette == nil)
+        // The palette stays: `prism watch` sends its commands through the writer's endpoint.
+        #expect(ui.handle(.char(":"), head: head, readOnly: true) == nil && ui.palette == "")
+        _ = ui.handle(.escape, head: head, readOnly: true)
         #expect(ui.handle(.char("s"), head: head, readOnly: true) == .toggleProjector("shoppers"))
         #expect(ui.handle(.char("q"), head: head, readOnly: true) == .quit)
     }
