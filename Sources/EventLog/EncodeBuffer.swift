@@ -37,12 +37,12 @@ final class EncodeBuffer {
 
     /// Encodes one record (see `RecordFormat` for the layout) and checksums it.
     @inline(__always)
-    func append(position: UInt64, streamVersion: UInt64, timestamp: Int64, endsBatch: Bool, event: NewEvent) {
-        var stream = event.stream
-        var type = event.type
-        let streamCount = stream.utf8.count, typeCount = type.utf8.count
-        let idCount = event.commandId?.utf8.count ?? 0
-        let payloadCount = event.payload.count
+    func append(position: UInt64, streamVersion: UInt64, timestamp: Int64, endsBatch: Bool, event pointer: UnsafePointer<NewEvent>) {
+        // Fields are read in place through the pointer: copying the struct would retain and
+        // release its four references per record.
+        let streamCount = pointer.pointee.stream.utf8.count, typeCount = pointer.pointee.type.utf8.count
+        let idCount = pointer.pointee.commandId?.utf8.count ?? 0
+        let payloadCount = pointer.pointee.payload.count
         let body = RecordFormat.fixedBodySize + streamCount + typeCount + idCount + payloadCount
         let size = RecordFormat.frameSize + body
         reserve(size)
@@ -58,21 +58,35 @@ final class EncodeBuffer {
         p.storeBytes(of: UInt8(idCount), toByteOffset: 36, as: UInt8.self)
         p.storeBytes(of: UInt8(0), toByteOffset: 37, as: UInt8.self)
         var at = RecordFormat.recordOverhead
-        stream.withUTF8 { (p + at).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        Self.copyUTF8(pointer.pointee.stream, to: p + at)
         at += streamCount
-        type.withUTF8 { (p + at).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        Self.copyUTF8(pointer.pointee.type, to: p + at)
         at += typeCount
-        if var id = event.commandId, idCount > 0 {
-            id.withUTF8 { (p + at).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        if idCount > 0, let id = pointer.pointee.commandId {
+            Self.copyUTF8(id, to: p + at)
             at += idCount
         }
         if payloadCount > 0 {
-            event.payload.withUnsafeBytes { (p + at).copyMemory(from: $0.baseAddress!, byteCount: payloadCount) }
+            pointer.pointee.payload.withUnsafeBytes { (p + at).copyMemory(from: $0.baseAddress!, byteCount: payloadCount) }
         }
         var crc = CRC32C.update(0, UnsafeRawBufferPointer(start: p, count: 4))
         crc = CRC32C.update(crc, UnsafeRawBufferPointer(start: p + 8, count: body))
         p.storeBytes(of: crc.littleEndian, toByteOffset: 4, as: UInt32.self)
         count += size
+    }
+
+    /// Copies a string's UTF-8 bytes, straight from its storage when it is contiguous (native
+    /// and small strings are).
+    @inline(__always)
+    private static func copyUTF8(_ string: String, to destination: UnsafeMutableRawPointer) {
+        let done: Void? = string.utf8.withContiguousStorageIfAvailable { destination.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        if done == nil {
+            var offset = 0
+            for byte in string.utf8 {
+                destination.storeBytes(of: byte, toByteOffset: offset, as: UInt8.self)
+                offset += 1
+            }
+        }
     }
 
     /// Removes the bytes from `mark` on (and their offsets) and returns them, for a batch that

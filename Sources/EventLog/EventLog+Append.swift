@@ -174,9 +174,11 @@ extension EventLog {
             let markOffsets = buffer.offsets.count
             let first = next
             let lastIndex = p.events.count - 1
-            for (i, event) in p.events.enumerated() {
-                buffer.append(position: next, streamVersion: versions[i], timestamp: now, endsBatch: i == lastIndex, event: event)
-                next += 1
+            p.events.withUnsafeBufferPointer { events in
+                for i in events.indices {
+                    buffer.append(position: next, streamVersion: versions[i], timestamp: now, endsBatch: i == lastIndex, event: events.baseAddress! + i)
+                    next += 1
+                }
             }
             let segmentUsed = w.segmentSize + Int64(mark)
             if segmentUsed + Int64(buffer.count - mark) > options.segmentBytes && segmentUsed > Int64(RecordFormat.headerSize) {
@@ -204,41 +206,57 @@ extension EventLog {
     }
 
     /// Checks a batch and claims the next version of each event's stream, all or nothing: on a
-    /// problem the index is left as it was and the batch alone is refused. One hash lookup per
-    /// event on the happy path.
-    private func claimVersions(_ events: [NewEvent], in index: inout [String: UInt64], into versions: inout [UInt64]) -> LogError? {
+    /// problem the index is left as it was and the batch alone is refused. Consecutive events
+    /// of one stream (an aggregate's events usually come together) cost one hash lookup per run.
+    private func claimVersions(_ events: [NewEvent], in index: inout [StreamKey: UInt64], into versions: inout [UInt64]) -> LogError? {
         if events.isEmpty { return LogError(.invalidArgument, "an append needs at least one event") }
         versions.removeAll(keepingCapacity: true)
-        for event in events {
-            if let problem = RecordFormat.validate(event) {
-                undo(events[..<versions.count], in: &index)
-                return LogError(.invalidArgument, "\(problem) (stream '\(event.stream)')")
-            }
-            var version: UInt64 = 0
-            index[event.stream, default: 0].increment(into: &version)
-            let current = version - 1
-            let ok: Bool
-            switch event.expectedVersion {
-            case .any: ok = true
-            case .noStream: ok = current == 0
-            case .exact(let v): ok = current == v
-            }
-            versions.append(version)
-            if !ok {
-                undo(events[..<versions.count], in: &index)
-                let actual = current == 0 ? "does not exist" : "is at version \(current)"
-                return LogError(
-                    .versionConflict,
-                    "expected \(event.expectedVersion) of stream '\(event.stream)', but it \(actual); nothing was appended")
+        var claimed: [(stream: StreamKey, count: UInt64)] = []
+        func undo() {
+            for run in claimed.reversed() {
+                let v = index[run.stream, default: run.count] - run.count
+                index[run.stream] = v == 0 ? nil : v
             }
         }
-        return nil
-    }
-
-    private func undo(_ claimed: ArraySlice<NewEvent>, in index: inout [String: UInt64]) {
-        for event in claimed.reversed() {
-            let v = index[event.stream, default: 1] - 1
-            index[event.stream] = v == 0 ? nil : v
+        return events.withUnsafeBufferPointer { buffer -> LogError? in
+            var i = 0
+            while i < buffer.count {
+                let events = buffer.baseAddress!
+                let stream = events[i].stream
+                var j = i + 1
+                while j < buffer.count && events[j].stream == stream { j += 1 }
+                for k in i..<j {
+                    if let problem = RecordFormat.validate(buffer.baseAddress! + k) {
+                        undo()
+                        return LogError(.invalidArgument, "\(problem) (stream '\(stream)')")
+                    }
+                }
+                let run = UInt64(j - i)
+                var after: UInt64 = 0
+                let key = StreamKey(stream)
+                index[key, default: 0].add(run, into: &after)
+                claimed.append((key, run))
+                let before = after - run
+                for k in i..<j {
+                    let current = before + UInt64(k - i)
+                    let ok: Bool
+                    switch buffer.baseAddress![k].expectedVersion {
+                    case .any: ok = true
+                    case .noStream: ok = current == 0
+                    case .exact(let v): ok = current == v
+                    }
+                    if !ok {
+                        undo()
+                        let actual = current == 0 ? "does not exist" : "is at version \(current)"
+                        return LogError(
+                            .versionConflict,
+                            "expected \(buffer[k].expectedVersion) of stream '\(stream)', but it \(actual); nothing was appended")
+                    }
+                    versions.append(current + 1)
+                }
+                i = j
+            }
+            return nil
         }
     }
 
@@ -284,11 +302,11 @@ extension EventLog {
 
     /// Builds the stream-version index by reading the whole log once, on the first append.
     /// Opening stays independent of the log's length; the first append of a writer pays this.
-    private func loadStreamVersions() throws -> [String: UInt64] {
-        var versions: [String: UInt64] = [:]
+    private func loadStreamVersions() throws -> [StreamKey: UInt64] {
+        var versions: [StreamKey: UInt64] = [:]
         do {
             try read(from: 1, through: head) { record in
-                versions[record.stream] = record.streamVersion
+                versions[StreamKey(record.stream)] = record.streamVersion
                 return true
             }
         } catch let e as LogError {
@@ -309,11 +327,11 @@ final class ResultsBox: @unchecked Sendable {
 }
 
 extension UInt64 {
-    /// Adds one and reports the result: lets a dictionary's in-place accessor bump a version
+    /// Adds `n` and reports the result: lets a dictionary's in-place accessor bump a version
     /// with a single hash lookup.
     @inline(__always)
-    mutating func increment(into result: inout UInt64) {
-        self += 1
+    mutating func add(_ n: UInt64, into result: inout UInt64) {
+        self += n
         result = self
     }
 }

@@ -221,7 +221,7 @@ struct WriterState {
     var segmentFirst: UInt64
     var segmentSize: Int64
     /// Current version of every stream, built on the first append (see `loadStreamVersions`).
-    var streamVersions: [String: UInt64]? = nil
+    var streamVersions: [StreamKey: UInt64]? = nil
     let buffer = EncodeBuffer()
     var failure: LogError? = nil
 }

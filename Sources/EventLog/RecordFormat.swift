@@ -86,14 +86,16 @@ public enum RecordFormat {
     }
 
     /// Checks an event before it is appended, so a bad one fails its batch instead of the log.
-    static func validate(_ event: NewEvent) -> String? {
-        if event.stream.isEmpty { return "stream name is empty" }
-        if event.stream.utf8.count > Int(UInt16.max) { return "stream name is longer than 65535 bytes" }
-        if event.type.isEmpty { return "event type is empty" }
-        if event.type.utf8.count > 255 { return "event type is longer than 255 bytes" }
-        if (event.commandId?.utf8.count ?? 0) > 255 { return "command id is longer than 255 bytes" }
-        let body = fixedBodySize + event.stream.utf8.count + event.type.utf8.count
-            + (event.commandId?.utf8.count ?? 0) + event.payload.count
+    static func validate(_ event: UnsafePointer<NewEvent>) -> String? {
+        let streamCount = event.pointee.stream.utf8.count
+        let typeCount = event.pointee.type.utf8.count
+        let idCount = event.pointee.commandId?.utf8.count ?? 0
+        if streamCount == 0 { return "stream name is empty" }
+        if streamCount > Int(UInt16.max) { return "stream name is longer than 65535 bytes" }
+        if typeCount == 0 { return "event type is empty" }
+        if typeCount > 255 { return "event type is longer than 255 bytes" }
+        if idCount > 255 { return "command id is longer than 255 bytes" }
+        let body = fixedBodySize + streamCount + typeCount + idCount + event.pointee.payload.count
         if body > maxBodySize { return "record of \(body) bytes exceeds the limit of \(maxBodySize)" }
         return nil
     }

@@ -43,7 +43,7 @@ struct BenchAppend: ParsableCommand {
             for j in i..<(i + n) {
                 let version = UInt64(j % 4)
                 pending.append(NewEvent(
-                    stream: "order-\(j / 4)", type: "OrderPlaced", payload: body,
+                    stream: "order-" + String(j / 4), type: "OrderPlaced", payload: body,
                     expectedVersion: version == 0 ? .noStream : .exact(version)))
             }
             do { _ = try log.append(pending) } catch { throw CLIFailure.unavailable("append failed: \(error)") }

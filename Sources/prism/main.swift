@@ -3,6 +3,14 @@ import Foundation
 
 // The entry point maps every failure to SPEC section 5's exit codes in one place:
 // 0 success, 1 command rejected or log check failed, 2 usage error, 3 log or writer unreachable.
+// A parent may hand us blocked signals (some job runners block SIGCHLD and others, and a
+// blocked mask survives fork and exec). Unblock the ones Prism relies on before any thread
+// starts: SIGWINCH for resizing, SIGINT/SIGTERM/SIGHUP to restore the terminal and stop cleanly.
+var wanted = sigset_t()
+sigemptyset(&wanted)
+for sig in [SIGWINCH, SIGINT, SIGTERM, SIGHUP, SIGCHLD] { sigaddset(&wanted, sig) }
+pthread_sigmask(SIG_UNBLOCK, &wanted, nil)
+
 do {
     var command = try Prism.parseAsRoot()
     try command.run()

@@ -1,5 +1,8 @@
 import Foundation
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The built `prism` executable, next to this package's debug build (`swift build` makes it;
 /// `swift test` builds it too).
@@ -17,21 +20,87 @@ func withTemporaryDirectory<T>(_ body: (String) async throws -> T) async rethrow
     return try await body(dir)
 }
 
+/// A child process started with `posix_spawn`, its output going to temporary files.
+///
+/// Not Foundation's `Process`: its exit monitoring was seen to miss exits on this kind of
+/// machine (a runner that blocks SIGCHLD), and pipes inherited by a daemonising child (the tmux
+/// server) never reach end of file. `waitpid` and plain files have neither problem.
+final class Child: @unchecked Sendable {
+    // @unchecked: used by one test at a time; `pid` and the paths never change.
+    let pid: pid_t
+    let outPath: String
+    let errPath: String
+    private var status: Int32?
+
+    init(_ argv: [String], environment: [String: String]? = nil) throws {
+        let base = NSTemporaryDirectory() + "prism-e2e-" + UUID().uuidString.prefix(8)
+        outPath = base + ".out"
+        errPath = base + ".err"
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        var cArgs = argv.map { strdup($0) } + [nil]
+        defer { for a in cArgs { free(a) } }
+        var env: [UnsafeMutablePointer<CChar>?]? = environment.map { e in e.map { strdup("\($0.key)=\($0.value)") } + [nil] }
+        defer { env?.forEach { free($0) } }
+        // The child starts with no signal blocked, whatever this test runner's threads block,
+        // as a program started from a shell would.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
+        var pid: pid_t = 0
+        let rc = env == nil
+            ? posix_spawn(&pid, argv[0], &actions, &attributes, &cArgs, environ)
+            : posix_spawn(&pid, argv[0], &actions, &attributes, &cArgs, &env!)
+        guard rc == 0 else { throw E2EError("cannot run \(argv[0]): \(String(cString: strerror(rc)))") }
+        self.pid = pid
+    }
+
+    /// Waits for the exit (killing the child after `timeout`); returns the exit code, or
+    /// 128 + signal for a child ended by a signal.
+    @discardableResult
+    func wait(timeout: Double = 120) throws -> Int32 {
+        if let status { return status }
+        var raw: Int32 = 0
+        let deadline = Date().addingTimeInterval(timeout)
+        while waitpid(pid, &raw, WNOHANG) == 0 {
+            if Date() > deadline {
+                kill(pid, SIGKILL)
+                _ = waitpid(pid, &raw, 0)
+                throw E2EError("pid \(pid) did not finish within \(timeout) s")
+            }
+            usleep(10_000)
+        }
+        let code = (raw & 0x7f) == 0 ? (raw >> 8) & 0xff : 128 + (raw & 0x7f)
+        status = code
+        return code
+    }
+
+    var isRunning: Bool { status == nil && waitpid(pid, nil, WNOHANG) == 0 }
+    func signal(_ sig: Int32) { kill(pid, sig) }
+    var stdout: String { (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "" }
+    var stderr: String { (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "" }
+
+    deinit {
+        if status == nil { kill(pid, SIGKILL); _ = waitpid(pid, nil, 0) }
+        unlink(outPath)
+        unlink(errPath)
+    }
+}
+
 /// Runs a command to completion and returns its exit code and output.
 @discardableResult
-func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> (code: Int32, stdout: String, stderr: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    if let environment { process.environment = environment }
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    let e = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, timeout: Double = 120) throws -> (code: Int32, stdout: String, stderr: String) {
+    let child = try Child([executable] + arguments, environment: environment)
+    let code = try child.wait(timeout: timeout)
+    return (code, child.stdout, child.stderr)
 }
 
 func prism(_ arguments: String...) throws -> (code: Int32, stdout: String, stderr: String) {

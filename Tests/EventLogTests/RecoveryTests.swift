@@ -46,7 +46,8 @@ import Testing
             let path = try makeLog(dir, batches: 3)
             // Build a valid record for position 7 that does not end its batch.
             let encoder = EncodeBuffer()
-            encoder.append(position: 7, streamVersion: 1, timestamp: 0, endsBatch: false, event: event("x"))
+            var record = event("x")
+            encoder.append(position: 7, streamVersion: 1, timestamp: 0, endsBatch: false, event: &record)
             let bytes = [UInt8](encoder.bytes)
             try appendBytes(path, bytes)
             // A reader never sees it, even before the writer repairs the file.
