@@ -186,9 +186,10 @@ struct BenchCommands: ParsableCommand {
         let start = Clock.monotonicNanos()
         for k in 0..<count {
             let due = start + UInt64(Double(k) * interval)
-            while Clock.monotonicNanos() < due {
-                let left = due - Clock.monotonicNanos()
-                if left > 200_000 { usleep(UInt32(left / 2000)) }
+            while true {
+                let now = Clock.monotonicNanos()
+                guard now < due else { break }
+                if due - now > 200_000 { usleep(UInt32((due - now) / 2000)) }
             }
             let submitted = Clock.monotonicNanos()
             writer.submitGenerated({ generator.next($0) }) { result in
