@@ -303,7 +303,10 @@ extension EventLog {
     /// Builds the stream-version index by reading the whole log once, on the first append.
     /// Opening stays independent of the log's length; the first append of a writer pays this.
     private func loadStreamVersions() throws -> [StreamKey: UInt64] {
+        // Room for the streams seen so far and as many again, so the table is not rehashed
+        // again and again as a fresh log grows.
         var versions: [StreamKey: UInt64] = [:]
+        versions.reserveCapacity(Int(min(head, 1 << 24)) + 65536)
         do {
             try read(from: 1, through: head) { record in
                 versions[StreamKey(record.stream)] = record.streamVersion

@@ -40,10 +40,12 @@ struct BenchAppend: ParsableCommand {
         while i < events {
             pending.removeAll(keepingCapacity: true)
             let n = min(batch, events - i)
+            var stream = ""
             for j in i..<(i + n) {
                 let version = UInt64(j % 4)
+                if version == 0 || stream.isEmpty { stream = "order-" + String(j / 4) }
                 pending.append(NewEvent(
-                    stream: "order-" + String(j / 4), type: "OrderPlaced", payload: body,
+                    stream: stream, type: "OrderPlaced", payload: body,
                     expectedVersion: version == 0 ? .noStream : .exact(version)))
             }
             do { _ = try log.append(pending) } catch { throw CLIFailure.unavailable("append failed: \(error)") }
