@@ -147,85 +147,19 @@ extension EventLog {
         return tail[lo]
     }
 
-    /// Reads up to about a megabyte of records starting at `position` from its segment file.
+    /// Reads up to about a megabyte of whole records from `position` on, from the segment files,
+    /// into a chunk of their own (a subscription keeps it while the scan buffer is reused).
     func readChunkFromDisk(from position: UInt64, limit: UInt64) throws -> LogChunk {
-        let (segments, hint) = shared.withLock { ($0.segments, $0.resumeHints[position]) }
-        guard let index = segments.lastIndex(where: { $0 <= position }) else {
-            throw LogError(.invalidArgument, "position \(position) is before the first segment", file: directory)
+        var bytes: [UInt8] = []
+        var offsets: [Int32] = []
+        var first: UInt64 = 0
+        _ = try scanDisk(from: position, through: limit) { record in
+            if offsets.isEmpty { first = record.position }
+            offsets.append(Int32(bytes.count))
+            bytes.append(contentsOf: record.rawRecord)
+            return bytes.count < 1 << 20
         }
-        let segment = segments[index]
-        let path = segmentPath(segment)
-        var offset = Int64(RecordFormat.headerSize)
-        var expected = segment
-        if let hint, hint.segment == segment {
-            offset = hint.offset
-            expected = position
-        }
-        let fd = try io.open(path, O_RDONLY)
-        defer { io.close(fd) }
-        var size = 1 << 20
-        while true {
-            var n = 0
-            let buffer = try [UInt8](unsafeUninitializedCapacity: size) { raw, initialized in
-                n = try io.pread(fd, UnsafeMutableRawBufferPointer(raw), offset: offset, path: path)
-                initialized = n
-            }
-            var offsets: [Int32] = []
-            var firstIncluded: UInt64 = 0
-            var consumed = 0
-            var needBigger = 0
-            try buffer.withUnsafeBytes { (raw) throws in
-                while consumed < n {
-                    switch RecordFormat.parse(UnsafeRawBufferPointer(rebasing: raw[consumed..<n])) {
-                    case .incomplete(let needed):
-                        if n < size {
-                            // The file ends here: the record is not whole on disk.
-                            throw LogError(
-                                .corruption, "record is cut short by the end of the file",
-                                file: path, offset: offset + Int64(consumed), position: expected)
-                        }
-                        if offsets.isEmpty && consumed == 0 { needBigger = needed }
-                        return
-                    case .invalid(let reason):
-                        throw LogError(.corruption, reason, file: path, offset: offset + Int64(consumed), position: expected)
-                    case .record(let view, let recordSize):
-                        if view.position != expected {
-                            throw LogError(
-                                .corruption, "position \(view.position) where \(expected) was expected",
-                                file: path, offset: offset + Int64(consumed), position: expected)
-                        }
-                        if view.position >= position {
-                            if offsets.isEmpty { firstIncluded = view.position }
-                            offsets.append(Int32(consumed))
-                        }
-                        consumed += recordSize
-                        expected += 1
-                        if view.position >= limit { return }
-                    }
-                }
-            }
-            if needBigger > 0 {
-                size = needBigger
-                continue
-            }
-            if offsets.isEmpty {
-                if n == 0 || consumed == 0 {
-                    throw LogError(
-                        .corruption, "position \(position) is missing: the segment ends at \(expected - 1)",
-                        file: path, offset: offset, position: position)
-                }
-                offset += Int64(consumed)  // skipping records before `position`
-                continue
-            }
-            let chunk = LogChunk(firstPosition: firstIncluded, bytes: buffer, offsets: offsets)
-            let resume = chunk.lastPosition + 1
-            let resumeOffset = offset + Int64(consumed)
-            shared.withLock { s in
-                if s.resumeHints.count > 256 { s.resumeHints.removeAll(keepingCapacity: true) }
-                s.resumeHints[resume] = (segment, resumeOffset)
-            }
-            return chunk
-        }
+        return LogChunk(firstPosition: first, bytes: bytes, offsets: offsets)
     }
 
     // MARK: Publishing and waiting

@@ -52,6 +52,13 @@ public struct RecordView {
         return count == 0 || memcmp(typeBytes.baseAddress!, other.baseAddress!, count) == 0
     }
 
+    /// The whole record as it lies in the log's buffer, frame included: the fields are laid out
+    /// contiguously from the frame to the end of the payload (see `RecordFormat`).
+    var rawRecord: UnsafeRawBufferPointer {
+        let start = streamBytes.baseAddress! - RecordFormat.recordOverhead
+        return UnsafeRawBufferPointer(start: start, count: payload.baseAddress! + payload.count - start)
+    }
+
     /// Copies the record out of the log's buffer.
     public func materialize() -> RecordedEvent {
         RecordedEvent(

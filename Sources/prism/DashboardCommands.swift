@@ -42,9 +42,14 @@ struct ScreenOptions: ParsableArguments {
 
 /// Runs the dashboard and maps how it ended to an exit code.
 func runDashboard(_ source: ShopDashboardSource, _ options: DashboardOptions) throws {
+    try mapDashboardExit { try DashboardApp.run(dataSource: source, options: options) }
+}
+
+/// Runs a dashboard loop (the plain one or a walkthrough's) and maps how it ended to an exit code.
+func mapDashboardExit(_ body: () throws -> DashboardExit) throws {
     let exit: DashboardExit
     do {
-        exit = try DashboardApp.run(dataSource: source, options: options)
+        exit = try body()
     } catch let error as TerminalError {
         throw CLIFailure.unavailable("\(error)")
     } catch let error as ThemeError {

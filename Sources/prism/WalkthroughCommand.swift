@@ -104,15 +104,5 @@ struct WalkthroughCommand: ParsableCommand {
 
 /// Runs the walkthrough dashboard and maps how it ended to an exit code, as `runDashboard` does.
 func runWalkthroughDashboard(_ runner: WalkthroughRunner, _ options: DashboardOptions) throws {
-    let exit: DashboardExit
-    do {
-        exit = try WalkthroughApp.run(runner: runner, options: options)
-    } catch let error as TerminalError {
-        throw CLIFailure.unavailable("\(error)")
-    } catch let error as ThemeError {
-        throw CLIFailure.usage("\(error)")
-    }
-    if case .signal(let sig) = exit, sig != SIGTERM {
-        throw ExitCode(128 + sig)
-    }
+    try mapDashboardExit { try WalkthroughApp.run(runner: runner, options: options) }
 }
