@@ -125,7 +125,10 @@ public final class Projector<P: Projection>: @unchecked Sendable {
             let lag = head > p.checkpoint ? head - p.checkpoint : 0
             if state == .live && lag > 0 { state = .catchingUp }
             if state == .catchingUp && lag == 0 { state = .live }
-            if state == .catchingUp && now - c.lastProgress > 2_000_000_000 { state = .stalled }
+            // Stalled: behind and no progress for 2 s beyond any artificial delay (a projector
+            // slowed on purpose is catching up, slowly, not stuck).
+            let patience = 2_000_000_000 + UInt64(c.delayMilliseconds) * 1_000_000
+            if state == .catchingUp && now - c.lastProgress > patience { state = .stalled }
             var lagMs = 0.0
             if lag > 0 && p.timestampNanos > 0 {
                 lagMs = max(0, Double(Clock.wallNanos() - p.timestampNanos) / 1e6)
