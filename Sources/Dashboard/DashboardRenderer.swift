@@ -80,11 +80,13 @@ public struct DashboardRenderer: Sendable {
         case .off: load = s.readOnly ? "WATCH read-only" : "no load"
         }
         let sep = " " + glyphs.separator + " "
+        // Watching another process's log: its command rates and commit latency live in that
+        // process, so they are left out rather than shown as zeros.
         let fields = [
             "head \(Format.position(s.head))",
-            "cmd \(Format.rate(s.commandsAcceptedPerSecond))/s rej \(Format.rate(s.commandsRejectedPerSecond))/s",
+            s.readOnly ? "" : "cmd \(Format.rate(s.commandsAcceptedPerSecond))/s rej \(Format.rate(s.commandsRejectedPerSecond))/s",
             "ev \(Format.rate(s.eventsPerSecond))/s",
-            "p99 \(Format.milliseconds(s.appendP99Milliseconds))",
+            s.readOnly ? "" : "p99 \(Format.milliseconds(s.appendP99Milliseconds))",
             load,
             s.durability,
             "theme \(s.themeName)",

@@ -6,7 +6,8 @@ import Foundation
 
 /// A batch waiting for the committer.
 final class PendingAppend: @unchecked Sendable {
-    // @unchecked: `events` is immutable; `completion` is called exactly once, by the committer.
+    // @unchecked: `events` is immutable; `completion` is called exactly once, by the leader
+    // that commits (or refuses) the batch.
     let events: [NewEvent]
     let completion: @Sendable (Result<AppendResult, LogError>) -> Void
     init(events: [NewEvent], completion: @escaping @Sendable (Result<AppendResult, LogError>) -> Void) {

@@ -156,7 +156,7 @@ struct BenchCommands: ParsableCommand {
         guard let writer = system.writer else { return }
 
         // Throughput: keep `inflight` generated commands queued until `commands` are done.
-        let generator = BenchGenerator(seed: 11)
+        let generator = GeneratorBox(LoadGenerator(seed: 11))
         let done = Atomic<Int>(0)
         let finished = DispatchSemaphore(value: 0)
         let total = commands
@@ -209,14 +209,6 @@ struct BenchCommands: ParsableCommand {
         print(String(format: "commands latency rate=%d commands=%llu p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f max_ms=%.3f",
                      rate, h.totalCount, ms(50), ms(99), ms(99.9), Double(h.max) / 1000))
     }
-}
-
-/// The load generator for benchmarks: called only on the writer thread.
-final class BenchGenerator: @unchecked Sendable {
-    // @unchecked: `next` runs only on the writer thread.
-    private var generator: LoadGenerator
-    init(seed: UInt64) { generator = LoadGenerator(seed: seed) }
-    func next(_ state: ShopState) -> ShopCommand { generator.next(state: state) }
 }
 
 /// Commands waiting to become visible, and the latencies of those that did, in microseconds.

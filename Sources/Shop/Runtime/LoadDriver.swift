@@ -81,10 +81,11 @@ public final class LoadDriver: Sendable {
     }
 }
 
-/// The generator, used only on the writer thread.
-final class GeneratorBox: @unchecked Sendable {
+/// A load generator shared with the writer thread, which alone calls it (through
+/// `CommandWriter.submitGenerated`), so that it can read the write model as it decides.
+public final class GeneratorBox: @unchecked Sendable {
     // @unchecked: `next` is only ever called by the writer thread, one command at a time.
     private var generator: LoadGenerator
-    init(_ generator: LoadGenerator) { self.generator = generator }
-    func next(_ state: ShopState) -> ShopCommand { generator.next(state: state) }
+    public init(_ generator: LoadGenerator) { self.generator = generator }
+    public func next(_ state: ShopState) -> ShopCommand { generator.next(state: state) }
 }
