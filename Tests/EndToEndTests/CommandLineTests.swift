@@ -7,33 +7,33 @@ import Testing
 @Suite(.serialized) struct CommandLineTests {
     @Test(.timeLimit(.minutes(2)))
     func aCommandIdHoldsAcrossProcesses() async throws {
-        try await withTemporaryDirectory { dir in try await onThread {
+        try await withTemporaryDirectory { dir in 
             let data = dir + "/log"
-            #expect(try prism("send", "--data", data, "register", "MUG", "1299", "Blue", "mug").code == 0)
-            #expect(try prism("send", "--data", data, "restock", "MUG", "10").code == 0)
-            let first = try prism("send", "--data", data, "--id", "order-42", "place", "alice", "MUG:2")
+            #expect(try await prism("send", "--data", data, "register", "MUG", "1299", "Blue", "mug").code == 0)
+            #expect(try await prism("send", "--data", data, "restock", "MUG", "10").code == 0)
+            let first = try await prism("send", "--data", data, "--id", "order-42", "place", "alice", "MUG:2")
             #expect(first.code == 0)
             #expect(first.stdout == "accepted position=3\n")
             // A new process, the same id: the first outcome again, nothing appended.
-            let again = try prism("send", "--data", data, "--id", "order-42", "place", "alice", "MUG:2")
+            let again = try await prism("send", "--data", data, "--id", "order-42", "place", "alice", "MUG:2")
             #expect(again.stdout == first.stdout)
-            let views = try prism("views", "--data", data, "--json")
+            let views = try await prism("views", "--data", data, "--json")
             #expect(views.stdout.hasPrefix("{\"position\":3,"))
             #expect(views.stdout.contains("\"reserved\":2"))
-        } }
+        }
     }
 
     @Test(.timeLimit(.minutes(2)))
     func anIndependentFoldOfExportEqualsViewsJSON() async throws {
-        try await withTemporaryDirectory { dir in try await onThread {
+        try await withTemporaryDirectory { dir in 
             let data = dir + "/log"
             // A few seconds of the demo load: every kind of event, rejections included.
             let serve = try Child([prismBinary, "serve", "--data", data, "--rate", "3000", "--relaxed", "--seed", "7"])
-            usleep(2_500_000)
+            try await Task.sleep(for: .milliseconds(2500))
             serve.signal(SIGTERM)
-            #expect(try serve.wait() == 0)
+            #expect(try await serve.wait() == 0)
 
-            let export = try prism("export", "--data", data)
+            let export = try await prism("export", "--data", data)
             #expect(export.code == 0)
             let events = try export.stdout.split(separator: "\n").map {
                 try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
@@ -42,7 +42,7 @@ import Testing
             let types = Set(events.map { $0["type"] as! String })
             #expect(types.count == 7, "\(types)")
 
-            let views = try prism("views", "--data", data, "--json")
+            let views = try await prism("views", "--data", data, "--json")
             #expect(views.code == 0)
             let actual = try JSONSerialization.jsonObject(with: Data(views.stdout.utf8)) as! [String: Any]
             let expected = SpecFold.views(of: events)
@@ -52,10 +52,10 @@ import Testing
             }
             // Time travel: the same fold over a prefix equals `views --at`.
             let at = events.count / 2
-            let past = try prism("views", "--data", data, "--json", "--at", "\(at)")
+            let past = try await prism("views", "--data", data, "--json", "--at", "\(at)")
             let pastViews = try JSONSerialization.jsonObject(with: Data(past.stdout.utf8)) as! [String: Any]
             #expect(NSDictionary(dictionary: SpecFold.views(of: Array(events.prefix(at)))).isEqual(to: pastViews))
-        } }
+        }
     }
 }
 

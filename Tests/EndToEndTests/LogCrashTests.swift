@@ -7,7 +7,7 @@ import Testing
 @Suite(.serialized) struct LogCrashTests {
     @Test(.timeLimit(.minutes(3)))
     func sigkillMidAppendNeverLosesAnAcknowledgedBatchNorShowsAPartialOne() async throws {
-        try await withTemporaryDirectory { dir in try await onThread {
+        try await withTemporaryDirectory { dir in 
             let data = dir + "/log"
             var acknowledged: [Int: (first: UInt64, last: UInt64)] = [:]
             var nextBatch = 0
@@ -16,9 +16,9 @@ import Testing
             for round in 0..<24 {
                 let child = try Child([prismBinary, "debug", "crash-append", "--dir", data, "--seed", "\(round + 1)", "--first-batch", "\(nextBatch)"])
                 // Let it run between 30 and 400 ms, then kill it without warning.
-                usleep(UInt32.random(in: 30_000...400_000, using: &rng))
+                try await Task.sleep(for: .microseconds(Int.random(in: 30_000...400_000, using: &rng)))
                 child.signal(SIGKILL)
-                #expect(try child.wait() == 128 + SIGKILL)
+                #expect(try await child.wait() == 128 + SIGKILL)
                 for line in child.stdout.split(separator: "\n") {
                     let f = line.split(separator: " ")
                     if f.first == "ack", f.count == 4, let b = Int(f[1]), let first = UInt64(f[2]), let last = UInt64(f[3]) {
@@ -61,7 +61,7 @@ import Testing
                 #expect(verify.problems.isEmpty, "round \(round): \(verify.problems)")
             }
             #expect(acknowledged.count > 20, "the child acknowledged too few batches to test anything (\(truncations) torn tails recovered)")
-        } }
+        }
     }
 }
 
@@ -73,11 +73,14 @@ import Testing
         try await withTemporaryDirectory { dir in
             let data = dir + "/log"
             let serve = try Child([prismBinary, "serve", "--data", data, "--rate", "300"])
-            defer { if serve.isRunning { serve.signal(SIGTERM); _ = try? serve.wait() } }
+            // Killed by the Child's deinit if the test ends early.
 
             // Wait for the writer's endpoint, then follow its log from this process.
             var waited = 0
-            while !FileManager.default.fileExists(atPath: data + "/prism.sock") && waited < 100 { usleep(100_000); waited += 1 }
+            while !FileManager.default.fileExists(atPath: data + "/prism.sock") && waited < 100 {
+                try await Task.sleep(for: .milliseconds(100))
+                waited += 1
+            }
             let follower = try EventLog.openReadOnly(directory: data)
             defer { follower.close() }
             let start = follower.head
@@ -94,34 +97,34 @@ import Testing
             #expect(seen > start + 50)
 
             // A second writer is refused, naming the holder's pid.
-            let second = try prism("serve", "--data", data)
+            let second = try await prism("serve", "--data", data)
             #expect(second.code == 3)
             #expect(second.stderr.contains("pid \(serve.pid)"))
 
             // `send` goes through the running writer.
-            let sent = try prism("send", "--data", data, "register", "E2E-1", "500", "Test", "item")
+            let sent = try await prism("send", "--data", data, "register", "E2E-1", "500", "Test", "item")
             #expect(sent.code == 0)
             #expect(sent.stdout.hasPrefix("accepted position="))
-            let again = try prism("send", "--data", data, "register", "E2E-1", "500", "Test", "item")
+            let again = try await prism("send", "--data", data, "register", "E2E-1", "500", "Test", "item")
             #expect(again.code == 1)
             #expect(again.stdout.hasPrefix("rejected: "))
 
             serve.signal(SIGTERM)
-            #expect(try serve.wait() == 0)
+            #expect(try await serve.wait() == 0)
             // With the writer gone, `send` opens the log itself.
-            let direct = try prism("send", "--data", data, "restock", "E2E-1", "5")
+            let direct = try await prism("send", "--data", data, "restock", "E2E-1", "5")
             #expect(direct.code == 0, "\(direct.stderr)")
         }
     }
 
     @Test func verifyCatchesAByteFlippedByHand() async throws {
-        try await withTemporaryDirectory { dir in try await onThread {
+        try await withTemporaryDirectory { dir in 
             let data = dir + "/log"
             for i in 0..<20 {
-                let r = try prism("send", "--data", data, "register", "SKU-\(i)", "\(100 + i)", "Thing", "\(i)")
+                let r = try await prism("send", "--data", data, "register", "SKU-\(i)", "\(100 + i)", "Thing", "\(i)")
                 #expect(r.code == 0)
             }
-            #expect(try prism("verify", "--data", data).code == 0)
+            #expect(try await prism("verify", "--data", data).code == 0)
             let segment = data + "/" + RecordFormat.segmentName(1)
             let handle = try FileHandle(forUpdating: URL(fileURLWithPath: segment))
             try handle.seek(toOffset: 700)
@@ -130,15 +133,15 @@ import Testing
             try handle.seek(toOffset: 700)
             try handle.write(contentsOf: byte)
             try handle.close()
-            let result = try prism("verify", "--data", data)
+            let result = try await prism("verify", "--data", data)
             #expect(result.code == 1)
             #expect(result.stdout.contains("checksum mismatch"))
             #expect(result.stdout.contains(segment))
             #expect(result.stdout.contains("position"))
             // And the writer refuses to open on it, with an error naming file, offset, position.
-            let open = try prism("send", "--data", data, "restock", "SKU-1", "1")
+            let open = try await prism("send", "--data", data, "restock", "SKU-1", "1")
             #expect(open.code == 3)
             #expect(open.stderr.contains("offset"))
-        } }
+        }
     }
 }

@@ -64,9 +64,11 @@ final class Child: @unchecked Sendable {
     }
 
     /// Waits for the exit (killing the child after `timeout`); returns the exit code, or
-    /// 128 + signal for a child ended by a signal.
+    /// 128 + signal for a child ended by a signal. Polls with `Task.sleep`, so no thread of the
+    /// cooperative pool is held while a child runs (other tests, and Prism's projectors in
+    /// them, need those few threads).
     @discardableResult
-    func wait(timeout: Double = 120) throws -> Int32 {
+    func wait(timeout: Double = 120) async throws -> Int32 {
         if let status { return status }
         var raw: Int32 = 0
         let deadline = Date().addingTimeInterval(timeout)
@@ -76,7 +78,20 @@ final class Child: @unchecked Sendable {
                 _ = waitpid(pid, &raw, 0)
                 throw E2EError("pid \(pid) did not finish within \(timeout) s")
             }
-            usleep(10_000)
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        let code = (raw & 0x7f) == 0 ? (raw >> 8) & 0xff : 128 + (raw & 0x7f)
+        status = code
+        return code
+    }
+
+    /// Waits for a child known to finish at once (tmux's own commands): blocking is cheaper.
+    func waitBriefly() throws -> Int32 {
+        var raw: Int32 = 0
+        let deadline = Date().addingTimeInterval(30)
+        while waitpid(pid, &raw, WNOHANG) == 0 {
+            if Date() > deadline { kill(pid, SIGKILL); _ = waitpid(pid, &raw, 0); throw E2EError("pid \(pid) hung") }
+            usleep(1_000)
         }
         let code = (raw & 0x7f) == 0 ? (raw >> 8) & 0xff : 128 + (raw & 0x7f)
         status = code
@@ -97,14 +112,22 @@ final class Child: @unchecked Sendable {
 
 /// Runs a command to completion and returns its exit code and output.
 @discardableResult
-func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, timeout: Double = 120) throws -> (code: Int32, stdout: String, stderr: String) {
+func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, timeout: Double = 120) async throws -> (code: Int32, stdout: String, stderr: String) {
     let child = try Child([executable] + arguments, environment: environment)
-    let code = try child.wait(timeout: timeout)
+    let code = try await child.wait(timeout: timeout)
     return (code, child.stdout, child.stderr)
 }
 
-func prism(_ arguments: String...) throws -> (code: Int32, stdout: String, stderr: String) {
-    try run(prismBinary, arguments)
+/// Runs one of tmux's own commands, which return within milliseconds.
+@discardableResult
+func tmuxCommand(_ arguments: [String]) throws -> (code: Int32, stdout: String, stderr: String) {
+    let child = try Child(["/usr/bin/tmux"] + arguments)
+    let code = try child.waitBriefly()
+    return (code, child.stdout, child.stderr)
+}
+
+func prism(_ arguments: String...) async throws -> (code: Int32, stdout: String, stderr: String) {
+    try await run(prismBinary, arguments)
 }
 
 /// A tmux server of its own (`tmux -L NAME`), with a pinned size, TERM and LANG, running one
@@ -120,63 +143,65 @@ final class TmuxSession {
         var env = ["-e", "TERM=\(term)", "-e", "LANG=\(lang)", "-e", "LC_ALL=\(lang)"]
         for (k, v) in extraEnvironment { env += ["-e", "\(k)=\(v)"] }
         let shell = "\(command); echo $? > \(exitFile); sleep 60"
-        let r = try run("/usr/bin/tmux", ["-L", socket, "-f", "/dev/null", "new-session", "-d", "-x", "\(width)", "-y", "\(height)"] + env + [shell])
+        let r = try tmuxCommand(["-L", socket, "-f", "/dev/null", "new-session", "-d", "-x", "\(width)", "-y", "\(height)"] + env + [shell])
         guard r.code == 0 else { throw E2EError("tmux failed to start: \(r.stderr)") }
     }
 
     func keys(_ keys: String...) throws {
-        try run("/usr/bin/tmux", ["-L", socket, "send-keys"] + keys)
+        try tmuxCommand(["-L", socket, "send-keys"] + keys)
     }
 
     /// Sends literal text (no key-name lookup).
     func type(_ text: String) throws {
-        try run("/usr/bin/tmux", ["-L", socket, "send-keys", "-l", text])
+        try tmuxCommand(["-L", socket, "send-keys", "-l", text])
     }
 
     func screen() throws -> String {
-        try run("/usr/bin/tmux", ["-L", socket, "capture-pane", "-p"]).stdout
+        try tmuxCommand(["-L", socket, "capture-pane", "-p"]).stdout
     }
 
     func resize(width: Int, height: Int) throws {
-        try run("/usr/bin/tmux", ["-L", socket, "resize-window", "-x", "\(width)", "-y", "\(height)"])
+        try tmuxCommand(["-L", socket, "resize-window", "-x", "\(width)", "-y", "\(height)"])
     }
 
     /// Polls the screen until `predicate` holds or `timeout` passes; returns the last screen.
     @discardableResult
-    func waitForScreen(timeout: Double = 15, _ predicate: (String) -> Bool) throws -> String {
+    func waitForScreen(timeout: Double = 15, _ predicate: (String) -> Bool) async throws -> String {
         let deadline = Date().addingTimeInterval(timeout)
         var last = ""
         while Date() < deadline {
             last = try screen()
             if predicate(last) { return last }
-            usleep(100_000)
+            try await Task.sleep(for: .milliseconds(100))
         }
         throw E2EError("timed out waiting for the screen; last screen:\n\(last)")
     }
 
     /// The exit status of the command, once it has exited.
-    func waitForExit(timeout: Double = 10) throws -> Int32 {
+    func waitForExit(timeout: Double = 10) async throws -> Int32 {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if let text = try? String(contentsOfFile: exitFile, encoding: .utf8),
                let code = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
                 return code
             }
-            usleep(100_000)
+            try await Task.sleep(for: .milliseconds(100))
         }
         throw E2EError("the program did not exit within \(timeout) s; screen:\n\((try? screen()) ?? "")")
     }
 
     /// The pid of the program running in the pane (the shell's child).
     func programPid() throws -> Int32? {
-        let shell = try run("/usr/bin/tmux", ["-L", socket, "display-message", "-p", "#{pane_pid}"]).stdout
+        let shell = try tmuxCommand(["-L", socket, "display-message", "-p", "#{pane_pid}"]).stdout
         guard let shellPid = Int32(shell.trimmingCharacters(in: .whitespacesAndNewlines)) else { return nil }
-        let children = try run("/usr/bin/pgrep", ["-P", "\(shellPid)", "prism"]).stdout
+        let pgrep = try Child(["/usr/bin/pgrep", "-P", "\(shellPid)", "prism"])
+        _ = try pgrep.waitBriefly()
+        let children = pgrep.stdout
         return children.split(separator: "\n").first.flatMap { Int32($0) }
     }
 
     deinit {
-        _ = try? run("/usr/bin/tmux", ["-L", socket, "kill-server"])
+        _ = try? tmuxCommand(["-L", socket, "kill-server"])
         try? FileManager.default.removeItem(atPath: exitFile)
     }
 }
@@ -194,17 +219,4 @@ func checkpoint(of title: String, in screen: String) -> UInt64? {
     guard let hash = rest.firstIndex(of: "#") else { return nil }
     let digits = rest[rest.index(after: hash)...].prefix { $0.isNumber || $0 == "," }
     return UInt64(digits.replacingOccurrences(of: ",", with: ""))
-}
-
-/// Runs blocking work (sleeps, waiting for child processes, polling tmux) on a thread of its
-/// own, so that it does not hold one of the few threads of Swift's cooperative pool, which the
-/// other tests running in parallel (and Prism's own projectors) need.
-func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        let thread = Thread {
-            do { continuation.resume(returning: try body()) } catch { continuation.resume(throwing: error) }
-        }
-        thread.stackSize = 8 << 20
-        thread.start()
-    }
 }

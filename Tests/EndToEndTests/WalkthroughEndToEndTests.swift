@@ -9,25 +9,25 @@ import Glibc
     @Test func stepsForwardBackAndQuitsWithExitZero() async throws {
         try await withTemporaryDirectory { dir in
             let tmux = try TmuxSession(command: "\(prismBinary) walkthrough commands-vs-queries --data \(dir)")
-            var screen = try tmux.waitForScreen(timeout: 30) { $0.contains("step 1 of 6") }
+            var screen = try await tmux.waitForScreen(timeout: 30) { $0.contains("step 1 of 6") }
             #expect(screen.contains("A small shop, standing still"))
             #expect(screen.contains("head #4"))
 
             try tmux.keys("n")
-            screen = try tmux.waitForScreen { $0.contains("step 2 of 6") && $0.contains("head #5") }
+            screen = try await tmux.waitForScreen { $0.contains("step 2 of 6") && $0.contains("head #5") }
             #expect(screen.contains("A command: place an order"))
 
             try tmux.keys("Right")
-            screen = try tmux.waitForScreen { $0.contains("step 3 of 6") && $0.contains("head #6") }
+            screen = try await tmux.waitForScreen { $0.contains("step 3 of 6") && $0.contains("head #6") }
             #expect(screen.contains("Pay: one event, four reactions"))
 
             // Back: a fresh log, steps 1-2 replayed: the head is 5 again.
             try tmux.keys("b")
-            screen = try tmux.waitForScreen { $0.contains("step 2 of 6") && $0.contains("head #5") }
+            screen = try await tmux.waitForScreen { $0.contains("step 2 of 6") && $0.contains("head #5") }
             #expect(screen.contains("A command: place an order"))
 
             try tmux.keys("q")
-            #expect(try tmux.waitForExit() == 0)
+            #expect(try await tmux.waitForExit() == 0)
             // The throwaway logs are gone.
             let left = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
             #expect(left.isEmpty, "\(left)")
@@ -35,7 +35,7 @@ import Glibc
     }
 
     @Test func listsBuiltinsAndRejectsABadFileWithItsLine() async throws {
-        let list = try run(prismBinary, ["walkthrough"])
+        let list = try await run(prismBinary, ["walkthrough"])
         #expect(list.code == 0)
         let names = list.stdout.split(separator: "\n").map { $0.split(separator: " ").first.map(String.init) ?? "" }
         #expect(names == ["commands-vs-queries", "eventual-consistency", "rebuilding", "crash-recovery", "time-travel"])
@@ -43,16 +43,16 @@ import Glibc
         try await withTemporaryDirectory { dir in
             let file = dir + "/bad.md"
             try "# Mine\nA summary.\n## One\nText.\n> frobnicate finance\n".write(toFile: file, atomically: true, encoding: .utf8)
-            let bad = try run(prismBinary, ["walkthrough", file])
+            let bad = try await run(prismBinary, ["walkthrough", file])
             #expect(bad.code == 2)
             #expect(bad.stderr.contains("\(file):5:"), "\(bad.stderr)")
-            let unknown = try run(prismBinary, ["walkthrough", "no-such-lesson"])
+            let unknown = try await run(prismBinary, ["walkthrough", "no-such-lesson"])
             #expect(unknown.code == 2)
         }
     }
 
-    @Test func checkRunsTheCrashWalkthroughHeadless() throws {
-        let r = try run(prismBinary, ["walkthrough", "crash-recovery", "--check"])
+    @Test func checkRunsTheCrashWalkthroughHeadless() async throws {
+        let r = try await run(prismBinary, ["walkthrough", "crash-recovery", "--check"])
         #expect(r.code == 0, "\(r.stdout)\(r.stderr)")
         #expect(r.stdout.contains("every expectation held"))
     }
