@@ -1,5 +1,6 @@
 import CQRS
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -45,7 +46,15 @@ public final class CommandEndpoint: Sendable {
                     if errno == EINTR { continue }
                     break  // the listener was closed
                 }
-                Task.detached { await Self.serve(client: client, system: system) }
+                // One thread per connection: reading a client is blocking I/O, and a silent
+                // client must never hold a thread of the cooperative pool that the projectors
+                // run on. Clients are rare (`prism send`) and answered in milliseconds.
+                var timeout = timeval(tv_sec: 10, tv_usec: 0)
+                setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+                setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+                let worker = Thread { Self.serve(client: client, system: system) }
+                worker.name = "prism-endpoint-client"
+                worker.start()
             }
         }
         thread.name = "prism-endpoint"
@@ -59,7 +68,7 @@ public final class CommandEndpoint: Sendable {
         unlink(path)
     }
 
-    private static func serve(client: Int32, system: ShopSystem) async {
+    private static func serve(client: Int32, system: ShopSystem) {
         defer { Glibc.close(client) }
         guard let line = readLine(client) else { return }
         if line.hasPrefix("!") {
@@ -72,7 +81,17 @@ public final class CommandEndpoint: Sendable {
             reply = .failed("malformed request: expected '<id or ->\\t<command>'")
         } else {
             let id = parts[0] == "-" ? nil : String(parts[0])
-            reply = await system.submit(text: String(parts[1]), commandId: id)
+            let text = String(parts[1])
+            // Wait on this thread for the outcome (durable, or rejected).
+            let done = DispatchSemaphore(value: 0)
+            let outcome = Mutex<CommandReply>(.failed("no answer"))
+            Task.detached {
+                let r = await system.submit(text: text, commandId: id)
+                outcome.withLock { $0 = r }
+                done.signal()
+            }
+            done.wait()
+            reply = outcome.withLock { $0 }
         }
         writeAll(client, reply.wireLine + "\n")
     }
@@ -123,9 +142,12 @@ public final class CommandEndpoint: Sendable {
             if errno == ECONNREFUSED || errno == ENOENT { return nil }
             throw EndpointError("cannot reach the writer at \(path): \(String(cString: strerror(errno)))")
         }
+        // A writer that cannot commit (a stalled disk) must not hang `prism send` forever.
+        var timeout = timeval(tv_sec: 30, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         writeAll(fd, request + "\n")
         guard let line = readLine(fd) else {
-            throw EndpointError("the writer at \(path) closed the connection without an answer")
+            throw EndpointError("the writer at \(path) gave no answer (closed, or none within 30 s)")
         }
         return line
     }
