@@ -33,20 +33,20 @@ struct BenchAppend: ParsableCommand {
         defer { log.close() }
         let start = log.head
         let body = [UInt8](repeating: 0x70, count: payload)
-        var pending: [NewEvent] = []
-        pending.reserveCapacity(batch)
+        // One batch array, refilled in place: only the stream and expected version change.
+        var pending = [NewEvent](repeating: NewEvent(stream: "-", type: "OrderPlaced", payload: body), count: batch)
         let t0 = Clock.monotonicNanos()
         var i = 0
         while i < events {
-            pending.removeAll(keepingCapacity: true)
             let n = min(batch, events - i)
+            if n < pending.count { pending.removeLast(pending.count - n) }
             var stream = ""
-            for j in i..<(i + n) {
+            for k in 0..<n {
+                let j = i + k
                 let version = UInt64(j % 4)
                 if version == 0 || stream.isEmpty { stream = "order-" + String(j / 4) }
-                pending.append(NewEvent(
-                    stream: stream, type: "OrderPlaced", payload: body,
-                    expectedVersion: version == 0 ? .noStream : .exact(version)))
+                pending[k].stream = stream
+                pending[k].expectedVersion = version == 0 ? .noStream : .exact(version)
             }
             do { _ = try log.append(pending) } catch { throw CLIFailure.unavailable("append failed: \(error)") }
             i += n
