@@ -24,14 +24,6 @@ public enum DashboardAction: Sendable, Equatable {
     /// Repaint the whole screen (Ctrl-L), for a terminal garbled by something else.
     case redraw
 
-    /// Whether the action drives the load, which only the writing process has; refused in watch
-    /// mode. Commands are not: `prism watch` sends them through the writer's endpoint.
-    public var writes: Bool {
-        switch self {
-        case .togglePause, .changeRate: true
-        default: false
-        }
-    }
 }
 
 /// The four views at one position, for time travel.

@@ -48,7 +48,7 @@ public struct DashboardRenderer: Sendable {
             drawEventTail(snapshot.recentEvents, highlighted: target == .eventTail, in: rect, into: &grid)
         }
         drawMessage(snapshot, ui: ui, in: layout.message, into: &grid)
-        drawHints(ui, readOnly: snapshot.readOnly, in: layout.hints, into: &grid)
+        drawHints(ui, in: layout.hints, into: &grid)
         if ui.showHelp { drawHelp(into: &grid) }
         return grid
     }
@@ -73,12 +73,14 @@ public struct DashboardRenderer: Sendable {
             x = grid.put(" AS OF \(Format.position(at)) ", x: x, y: rect.y, style: CellStyle(.warn, attributes: [.reverse, .bold]))
         }
         x = grid.put(" PRISM ", x: x, y: rect.y, style: CellStyle(.title, attributes: [.reverse, .bold]))
-        let load: String
+        var load: String
         switch s.load {
         case .live: load = "load \(Format.rate(s.loadRate))/s"
         case .paused: load = "load PAUSED"
-        case .off: load = s.readOnly ? "WATCH read-only" : "no load"
+        case .off: load = s.readOnly ? "read-only" : "no load"
         }
+        // Watching: the load shown is the writer's, as its endpoint last reported it.
+        if s.readOnly { load = "WATCH " + load }
         let sep = " " + glyphs.separator + " "
         // Watching another process's log: its command rates and commit latency live in that
         // process, so they are left out rather than shown as zeros.
@@ -258,7 +260,7 @@ public struct DashboardRenderer: Sendable {
     }
 
     /// The hints for the current mode, most important first.
-    static func hints(_ ui: DashboardUI, readOnly: Bool) -> [Hint] {
+    static func hints(_ ui: DashboardUI) -> [Hint] {
         if ui.showHelp { return [Hint("any key", "close help")] }
         if ui.palette != nil {
             return [Hint("Enter", "submit"), Hint("Esc", "cancel"), Hint("Backspace", "delete", "del"), Hint("e.g.", "place alice MUG:2")]
@@ -274,15 +276,15 @@ public struct DashboardRenderer: Sendable {
         }
         var h = [Hint("q", "quit"), Hint("?", "help"), Hint("Tab/1-4", "focus"), Hint("z", "zoom"), Hint(":", "command", "cmd")]
         h += [Hint("s", "stop/start", "stop"), Hint("r", "rebuild"), Hint("e", "events"), Hint("t", "time travel", "time"), Hint("T", "theme")]
-        if !readOnly { h += [Hint("p", "pause"), Hint("+/-", "rate")] }
+        h += [Hint("p", "pause"), Hint("+/-", "rate")]
         return h
     }
 
     /// The key-hint line. Degrades in steps rather than cutting a hint in half: full words, then
     /// short words, then as many hints as fit, the most important (`q`, `?`) first. `?` lists
     /// every key, so a dropped hint is never a hidden key.
-    func drawHints(_ ui: DashboardUI, readOnly: Bool, in rect: Rect, into grid: inout CellGrid) {
-        let hints = DashboardRenderer.hints(ui, readOnly: readOnly)
+    func drawHints(_ ui: DashboardUI, in rect: Rect, into grid: inout CellGrid) {
+        let hints = DashboardRenderer.hints(ui)
         func width(_ short: Bool, gap: Int) -> Int {
             hints.reduce(0) { $0 + $1.key.count + 1 + (short ? $1.short : $1.long).count } + gap * (hints.count - 1)
         }

@@ -49,7 +49,7 @@ public final class DashboardSession {
     /// key shows its effect at once rather than at the next tick.
     public func handle(_ key: Key) {
         if key == .resize { return }
-        guard let action = ui.handle(key, head: snapshot.head, readOnly: snapshot.readOnly) else { return }
+        guard let action = ui.handle(key, head: snapshot.head) else { return }
         execute(action)
     }
 

@@ -30,13 +30,11 @@ public struct DashboardUI: Sendable, Equatable {
     /// Steps for time travel and the inspector.
     public static let bigStep: UInt64 = 100
     public static let inspectorPage: UInt64 = 20
-    static let readOnlyMessage = "read-only: watching a log another process writes"
 
     public init() {}
 
     /// Applies `key`. `head` is the log's last position (bounds time travel and the inspector);
-    /// `readOnly` refuses actions that write.
-    public mutating func handle(_ key: Key, head: UInt64, readOnly: Bool = false) -> DashboardAction? {
+    public mutating func handle(_ key: Key, head: UInt64) -> DashboardAction? {
         message = nil
         if key == .resize { return nil }
         if key == .control("l") { return .redraw }
@@ -48,10 +46,10 @@ public struct DashboardUI: Sendable, Equatable {
         if palette != nil { return handlePalette(key) }
         if inspector != nil { return handleInspector(key, head: head) }
         if timeTravel != nil, let action = handleTimeTravel(key, head: head) { return action }
-        return handleNormal(key, head: head, readOnly: readOnly)
+        return handleNormal(key, head: head)
     }
 
-    private mutating func handleNormal(_ key: Key, head: UInt64, readOnly: Bool) -> DashboardAction? {
+    private mutating func handleNormal(_ key: Key, head: UInt64) -> DashboardAction? {
         let action: DashboardAction?
         switch key {
         case .char("q"), .control("c"): return .quit
@@ -86,16 +84,13 @@ public struct DashboardUI: Sendable, Equatable {
             timeTravel = head
             return .timeTravel(to: head)
         case .char("T"): return .cycleTheme
+        // In watch mode too: the data source sends these to the writer's endpoint.
         case .char("p"): action = .togglePause
         case .char("+"), .char("="): action = .changeRate(+1)
         case .char("-"), .char("_"): action = .changeRate(-1)
         case .char("s"): return .toggleProjector(focus.projectorName)
         case .char("r"): return .rebuildProjector(focus.projectorName)
         default: return nil
-        }
-        if readOnly, let a = action, a.writes {
-            message = DashboardUI.readOnlyMessage
-            return nil
         }
         return action
     }

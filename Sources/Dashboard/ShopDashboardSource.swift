@@ -21,6 +21,8 @@ public final class ShopDashboardSource: DashboardDataSource {
         var rejected = RateMeter()
         var events = RateMeter()
         var history = RateHistory()
+        /// Watch mode: the writer's load as last asked (monotonic ns, state, rate).
+        var writerLoad: (checked: UInt64, state: LoadState, rate: Double)?
         var lastSample: UInt64 = 0
         var sampledHead: UInt64 = 0
         /// The event tail as of `head`: read and decoded again only when the head moves, so an
@@ -73,13 +75,18 @@ public final class ShopDashboardSource: DashboardDataSource {
             }
             return (a, r, e, m.history)
         }
-        let load: LoadState
-        if let driver = system.load { load = driver.isPaused ? .paused : .live } else { load = .off }
+        var load = LoadState.off
+        var loadRate = system.load?.rate ?? 0
+        if let driver = system.load {
+            load = driver.isPaused ? .paused : .live
+        } else if system.writer == nil {
+            (load, loadRate) = writerLoad(now: now)
+        }
         return DashboardSnapshot(
             dataFolder: dataFolder, head: head,
             commandsAcceptedPerSecond: accepted, commandsRejectedPerSecond: rejected, eventsPerSecond: events,
             appendP99Milliseconds: stats?.appendP99Milliseconds ?? 0,
-            durability: log.durability.rawValue, load: load, loadRate: system.load?.rate ?? 0,
+            durability: log.durability.rawValue, load: load, loadRate: loadRate,
             shoppers: system.shoppers.view, warehouse: system.warehouse.view,
             finance: system.finance.view, support: system.support.view,
             projectors: system.statuses,
@@ -102,12 +109,19 @@ public final class ShopDashboardSource: DashboardDataSource {
     public func perform(_ action: DashboardAction) -> String? {
         switch action {
         case .togglePause:
-            guard let load = system.load else { return nil }
+            guard let load = system.load else {
+                guard let status = askWriter("status") else { return noWriter }
+                return askWriter(status.state == .live ? "pause" : "resume").map { "writer's load: \($0.state.rawValue) at \(Int($0.rate)) commands/s" } ?? noWriter
+            }
             if load.isPaused { load.resume(); return "load resumed at \(Int(load.rate)) commands/s" }
             load.pause()
             return "load paused"
         case .changeRate(let step):
-            guard let load = system.load else { return nil }
+            guard let load = system.load else {
+                guard let status = askWriter("status") else { return noWriter }
+                let rate = LoadDriver.rate(after: status.rate, step: step)
+                return askWriter("rate \(Int(rate))").map { "writer's load rate \(Int($0.rate)) commands/s" } ?? noWriter
+            }
             load.step(step)
             return "load rate \(Int(load.rate)) commands/s"
         case .toggleProjector(let name):
@@ -125,6 +139,36 @@ public final class ShopDashboardSource: DashboardDataSource {
         case .quit, .timeTravel, .inspect, .cycleTheme, .redraw:
             return nil
         }
+    }
+
+    private var noWriter: String { "error: no writer answers on \(dataFolder) (start `prism serve`)" }
+
+    /// Sends a load-control request to the writer's endpoint (watch mode) and parses its
+    /// `ok load=live|paused|off rate=N head=P` answer; nil when no writer answers within 0.2 s.
+    private func askWriter(_ request: String) -> (state: LoadState, rate: Double)? {
+        guard let answer = try? CommandEndpoint.control(request, dataDirectory: dataFolder, timeoutSeconds: 0.2),
+              answer.hasPrefix("ok ") else { return nil }
+        var state = LoadState.off
+        var rate = 0.0
+        for field in answer.split(separator: " ") {
+            if field.hasPrefix("load="), let s = LoadState(rawValue: String(field.dropFirst(5))) { state = s }
+            if field.hasPrefix("rate="), let r = Double(field.dropFirst(5)) { rate = r }
+        }
+        // Every answer refreshes what the status line shows, so a key's effect shows at once.
+        meters.withLock { $0.writerLoad = (Clock.monotonicNanos(), state, rate) }
+        return (state, rate)
+    }
+
+    /// The writer's load as its endpoint last reported it, asked at most once a second so that
+    /// an idle watcher stays idle (and a hung writer costs the screen 0.2 s a second at worst).
+    private func writerLoad(now: UInt64) -> (LoadState, Double) {
+        let cached = meters.withLock { $0.writerLoad }
+        if let cached, now - cached.checked < 1_000_000_000 { return (cached.state, cached.rate) }
+        guard let fresh = askWriter("status") else {
+            meters.withLock { $0.writerLoad = (now, .off, 0) }
+            return (.off, 0)
+        }
+        return fresh
     }
 
     private func submit(_ text: String) -> String {

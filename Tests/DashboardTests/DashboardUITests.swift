@@ -44,7 +44,7 @@ import Testing
         // Whole hints only, most important first.
         #expect(narrow.rows[15].hasPrefix("q quit ? help"))
         let last = narrow.rows[15].split(separator: " ").last.map(String.init) ?? ""
-        let labels = DashboardRenderer.hints(DashboardUI(), readOnly: false).flatMap { $0.short.split(separator: " ").map(String.init) }
+        let labels = DashboardRenderer.hints(DashboardUI()).flatMap { $0.short.split(separator: " ").map(String.init) }
         #expect(labels.contains(last), "the line ends with a whole hint, not '\(last)'")
     }
 
@@ -110,16 +110,16 @@ import Testing
         #expect(ui.handle(.char("q"), head: head) == nil && ui.inspector == nil)
     }
 
-    @Test func readOnlyRefusesWrites() {
+    @Test func loadKeysAndThePaletteActInWatchModeToo() {
         var ui = DashboardUI()
-        #expect(ui.handle(.char("p"), head: head, readOnly: true) == nil)
-        #expect(ui.message?.hasPrefix("read-only") == true)
-        #expect(ui.handle(.char("+"), head: head, readOnly: true) == nil)
+        // No mode refuses them: `prism watch` sends pause, rate and commands to the writer's endpoint.
+        #expect(ui.handle(.char("p"), head: head) == .togglePause)
+        #expect(ui.handle(.char("+"), head: head) == .changeRate(1))
         // The palette stays: `prism watch` sends its commands through the writer's endpoint.
-        #expect(ui.handle(.char(":"), head: head, readOnly: true) == nil && ui.palette == "")
-        _ = ui.handle(.escape, head: head, readOnly: true)
-        #expect(ui.handle(.char("s"), head: head, readOnly: true) == .toggleProjector("shoppers"))
-        #expect(ui.handle(.char("q"), head: head, readOnly: true) == .quit)
+        #expect(ui.handle(.char(":"), head: head) == nil && ui.palette == "")
+        _ = ui.handle(.escape, head: head)
+        #expect(ui.handle(.char("s"), head: head) == .toggleProjector("shoppers"))
+        #expect(ui.handle(.char("q"), head: head) == .quit)
     }
 }
 

@@ -160,13 +160,17 @@ private func render(_ w: Int, _ h: Int, snapshot s: DashboardSnapshot = .sample,
         #expect(g[60, y].style.foreground == ColorRole.border)
     }
 
-    @Test func readOnlyHidesWriteHints() {
+    @Test func readOnlyShowsTheWritersLoadAndLeavesOutItsRates() {
         var s = DashboardSnapshot.sample
         s.readOnly = true
         s.load = .off
-        let g = render(120, 40, snapshot: s)
+        var g = render(120, 40, snapshot: s)
         #expect(g.contains("WATCH read-only"))
-        #expect(!g.contains("p pause"))
+        #expect(!g.contains("cmd 1"))
+        s.load = .paused
+        g = render(120, 40, snapshot: s)
+        #expect(g.contains("WATCH load PAUSED"))
+        #expect(g.contains("p pause"))
     }
 }
 

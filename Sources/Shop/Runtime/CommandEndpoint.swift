@@ -116,8 +116,8 @@ public final class CommandEndpoint: Sendable {
 
     /// Sends a load-control request (`pause`, `resume`, `rate N`, `status`; see `control`) to the
     /// writer serving `dataDirectory` and returns its answer line, or nil when no writer listens.
-    public static func control(_ request: String, dataDirectory: String) throws -> String? {
-        try exchange("!" + request, dataDirectory: dataDirectory)
+    public static func control(_ request: String, dataDirectory: String, timeoutSeconds: Double = 30) throws -> String? {
+        try exchange("!" + request, dataDirectory: dataDirectory, timeoutSeconds: timeoutSeconds)
     }
 
     /// Sends one command to the writer serving `dataDirectory`. Returns nil when no writer is
@@ -128,7 +128,7 @@ public final class CommandEndpoint: Sendable {
     }
 
     /// One request line out, one answer line back; nil when no writer listens.
-    private static func exchange(_ request: String, dataDirectory: String) throws -> String? {
+    private static func exchange(_ request: String, dataDirectory: String, timeoutSeconds: Double = 30) throws -> String? {
         let path = socketPath(dataDirectory: dataDirectory)
         guard path.utf8.count < 100, access(path, F_OK) == 0 else { return nil }
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
@@ -143,11 +143,11 @@ public final class CommandEndpoint: Sendable {
             throw EndpointError("cannot reach the writer at \(path): \(String(cString: strerror(errno)))")
         }
         // A writer that cannot commit (a stalled disk) must not hang `prism send` forever.
-        var timeout = timeval(tv_sec: 30, tv_usec: 0)
+        var timeout = timeval(tv_sec: Int(timeoutSeconds), tv_usec: Int((timeoutSeconds - timeoutSeconds.rounded(.down)) * 1e6))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         writeAll(fd, request + "\n")
         guard let line = readLine(fd) else {
-            throw EndpointError("the writer at \(path) gave no answer (closed, or none within 30 s)")
+            throw EndpointError("the writer at \(path) gave no answer (closed, or none within \(timeoutSeconds) s)")
         }
         return line
     }

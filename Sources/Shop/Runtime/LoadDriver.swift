@@ -41,12 +41,13 @@ public final class LoadDriver: Sendable {
 
     /// One step up (`+1`) or down (`-1`) the rate ladder.
     public func step(_ direction: Int) {
-        settings.withLock { s in
-            let steps = Self.rateSteps
-            let index = steps.lastIndex(where: { $0 <= s.rate }) ?? 0
-            let next = max(0, min(steps.count - 1, index + direction))
-            s.rate = steps[next]
-        }
+        settings.withLock { $0.rate = Self.rate(after: $0.rate, step: direction) }
+    }
+
+    /// The rate one step up or down the ladder from `rate`.
+    public static func rate(after rate: Double, step direction: Int) -> Double {
+        let index = rateSteps.lastIndex(where: { $0 <= rate }) ?? 0
+        return rateSteps[max(0, min(rateSteps.count - 1, index + direction))]
     }
 
     public func stop() {
