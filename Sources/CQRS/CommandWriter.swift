@@ -25,6 +25,8 @@ public struct WriterStatistics: Sendable, Equatable {
     public var events: UInt64
     /// 99th percentile of recent group-commit latencies, in milliseconds.
     public var appendP99Milliseconds: Double
+    /// Why the writer stopped accepting commands (a failed write), if it has.
+    public var failure: String?
 }
 
 /// The write side: one dedicated thread that owns the write model.
@@ -70,6 +72,8 @@ public final class CommandWriter<D: Domain>: @unchecked Sendable {
     private let rejectedCount = Atomic<UInt64>(0)
     private let eventCount = Atomic<UInt64>(0)
     private let latencies = Mutex<LatencyRing>(LatencyRing())
+    /// A copy of `failure`'s text for other threads (the dashboard shows it).
+    private let failureText = Mutex<String?>(nil)
 
     /// Rebuilds the write model from the whole log, then starts the writer thread.
     public init(domain: D, log: EventLog) throws {
@@ -144,7 +148,8 @@ public final class CommandWriter<D: Domain>: @unchecked Sendable {
     public var statistics: WriterStatistics {
         WriterStatistics(
             accepted: acceptedCount.load(ordering: .relaxed), rejected: rejectedCount.load(ordering: .relaxed),
-            events: eventCount.load(ordering: .relaxed), appendP99Milliseconds: latencies.withLock { $0.p99 })
+            events: eventCount.load(ordering: .relaxed), appendP99Milliseconds: latencies.withLock { $0.p99 },
+            failure: failureText.withLock { $0 })
     }
 
     /// Finishes what is queued, then stops the thread. The log stays open.
@@ -248,12 +253,14 @@ public final class CommandWriter<D: Domain>: @unchecked Sendable {
             let elapsed = Double(Clock.monotonicNanos() - started) / 1e6
             latencies.withLock { $0.add(elapsed) }
             var events: UInt64 = 0
+            var accepted: UInt64 = 0
             for (k, batch) in batches.enumerated() {
                 switch appended[k] {
                 case .success(let r) where r.firstPosition == batch.first && r.lastPosition == batch.last:
                     let outcome = CommandOutcome.accepted(first: r.firstPosition, last: r.lastPosition)
                     results[batch.index] = .success(outcome)
                     events += UInt64(batch.events.count)
+                    accepted += 1
                     if case .command(_, let id?) = items[batch.index].work { outcomes[id] = outcome }
                 case .success(let r):
                     // Someone else appended to the log: the write model no longer matches it.
@@ -268,7 +275,8 @@ public final class CommandWriter<D: Domain>: @unchecked Sendable {
                     results[batch.index] = .failure(error)
                 }
             }
-            acceptedCount.add(UInt64(batches.count), ordering: .relaxed)
+            if let failure { failureText.withLock { $0 = failure.description } }
+            acceptedCount.add(accepted, ordering: .relaxed)
             eventCount.add(events, ordering: .relaxed)
         }
         rejectedCount.add(rejected, ordering: .relaxed)

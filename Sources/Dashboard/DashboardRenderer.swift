@@ -241,7 +241,9 @@ public struct DashboardRenderer: Sendable {
             grid.put(" ", x: end, y: rect.y, style: CellStyle(.text, attributes: .reverse), maxX: rect.maxX)
             return
         }
-        guard let text = ui.message ?? s.message, !text.isEmpty else { return }
+        // An error from the system (a failed writer) outranks the last key's message.
+        let systemError = s.message.flatMap { $0.hasPrefix("error") ? $0 : nil }
+        guard let text = systemError ?? ui.message ?? s.message, !text.isEmpty else { return }
         let role: ColorRole = text.hasPrefix("rejected") || text.hasPrefix("error") ? .bad
             : text.hasPrefix("accepted") ? .good : .text
         grid.put(text, x: rect.x, y: rect.y, width: rect.width, style: CellStyle(role, attributes: .bold), ellipsis: glyphs.ellipsis)

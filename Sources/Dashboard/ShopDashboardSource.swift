@@ -91,7 +91,9 @@ public final class ShopDashboardSource: DashboardDataSource {
             finance: system.finance.view, support: system.support.view,
             projectors: system.statuses,
             recentEvents: recentEvents(head: head),
-            history: history, readOnly: system.writer == nil)
+            history: history,
+            message: stats?.failure.map { "error: the writer stopped: \($0) (nothing more is appended; quit and restart to reopen the log)" },
+            readOnly: system.writer == nil)
     }
 
     private func recentEvents(head: UInt64) -> [EventLine] {
