@@ -304,12 +304,21 @@ extension EventLog {
     /// Builds the stream-version index by reading the whole log once, on the first append.
     /// Opening stays independent of the log's length; the first append of a writer pays this.
     private func loadStreamVersions() throws -> [StreamKey: UInt64] {
-        // Room for the streams seen so far and as many again, so the table is not rehashed
-        // again and again as a fresh log grows.
+        // Start from the snapshot a clean close left, when it belongs to this log.
         var versions: [StreamKey: UInt64] = [:]
-        versions.reserveCapacity(Int(min(head, 1 << 24)) + 65536)
+        var from: UInt64 = 1
+        if let snapshot = StreamIndexFile.read(directory: directory, io: io), snapshot.position <= head,
+           snapshot.position == 0 || (try? recordChecksum(at: snapshot.position)) == snapshot.recordChecksum {
+            versions = snapshot.versions
+            from = snapshot.position + 1
+        } else {
+            // Room for the streams seen so far and as many again, so the table is not rehashed
+            // again and again as a fresh log grows.
+            versions.reserveCapacity(Int(min(head, 1 << 24)) + 65536)
+        }
+        streamIndexRecordsRead.store(head >= from ? head - from + 1 : 0, ordering: .relaxed)
         do {
-            try read(from: 1, through: head) { record in
+            try read(from: from, through: head) { record in
                 versions[StreamKey(record.stream)] = record.streamVersion
                 return true
             }

@@ -93,6 +93,7 @@ public final class EventLog: EventStore, @unchecked Sendable {
     let workAvailable = DispatchSemaphore(value: 0)
     let committerDone = DispatchSemaphore(value: 0)
     let followerStop = Atomic<Bool>(false)
+    let streamIndexRecordsRead = Atomic<UInt64>(0)
     var followerStopped: Bool { followerStop.load(ordering: .acquiring) }
 
     public var head: UInt64 { headValue.load(ordering: .acquiring) }
@@ -162,7 +163,10 @@ public final class EventLog: EventStore, @unchecked Sendable {
             queue.withLock { $0.closing = true }
             workAvailable.signal()
             committerDone.wait()
-            if let writer { io.close(writer.fd) }
+            if let writer {
+                saveStreamIndex(writer)
+                io.close(writer.fd)
+            }
             lock?.release()
         }
         let waiters = shared.withLock { s -> [CheckedContinuation<Void, Never>] in
@@ -185,6 +189,29 @@ public final class EventLog: EventStore, @unchecked Sendable {
             if let writer { io.close(writer.fd) }
             lock?.release()
         }
+    }
+
+    /// How many records the last build of the stream-version index read (all of them without a
+    /// usable `streams.idx`, only the newer ones with it). For tests and benchmarks.
+    public var streamIndexRecordsReadOnLastLoad: UInt64 { streamIndexRecordsRead.load(ordering: .relaxed) }
+
+    /// Saves the stream-version index for the next writer, while this one still holds the lock.
+    private func saveStreamIndex(_ writer: WriterState) {
+        guard writer.failure == nil, let versions = writer.streamVersions, head > 0,
+              let checksum = try? recordChecksum(at: head) else { return }
+        try? StreamIndexFile.write(
+            .init(position: head, recordChecksum: checksum, versions: versions), directory: directory, io: io)
+    }
+
+    /// CRC-32C of the whole record at `position`, as stored: what ties a `streams.idx` to this log.
+    func recordChecksum(at position: UInt64) throws -> UInt32 {
+        var checksum: UInt32?
+        try read(from: position, through: position) { record in
+            checksum = CRC32C.checksum(record.rawRecord)
+            return false
+        }
+        guard let checksum else { throw LogError(.invalidArgument, "no record at position \(position)") }
+        return checksum
     }
 
     /// The first positions of the segment files, in order.
