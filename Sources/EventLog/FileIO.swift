@@ -96,6 +96,24 @@ public struct FileIO: Sendable {
         _ = Glibc.unlink(path)
     }
 
+    /// Writes a whole file so that it either exists complete or not at all: into `path.tmp`,
+    /// fsync, rename over `path`, then fsync the folder so the new name survives a crash.
+    public func writeAtomically(_ bytes: [UInt8], to path: String, directory: String) throws {
+        let tmp = path + ".tmp"
+        let fd = try open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        do {
+            try bytes.withUnsafeBytes { try pwriteAll(fd, $0, offset: 0, path: tmp) }
+            try fsync(fd, path: tmp)
+            close(fd)
+        } catch {
+            close(fd)
+            unlink(tmp)
+            throw error
+        }
+        try rename(tmp, path)
+        try syncDirectory(directory)
+    }
+
     /// fsyncs a directory so that a created or renamed entry in it survives a crash.
     public func syncDirectory(_ path: String) throws {
         let fd = try open(path, O_RDONLY | O_DIRECTORY)

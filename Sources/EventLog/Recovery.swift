@@ -22,20 +22,7 @@ enum Recovery {
     /// Creates a segment atomically: header into a temporary file, fsync, rename, fsync the folder.
     static func createSegment(directory: String, first: UInt64, io: FileIO) throws {
         let path = directory + "/" + RecordFormat.segmentName(first)
-        let tmp = path + ".tmp"
-        let fd = try io.open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        do {
-            let header = RecordFormat.header(firstPosition: first)
-            try header.withUnsafeBytes { (raw) throws in try io.pwriteAll(fd, raw, offset: 0, path: tmp) }
-            try io.fsync(fd, path: tmp)
-            io.close(fd)
-        } catch {
-            io.close(fd)
-            io.unlink(tmp)
-            throw error
-        }
-        try io.rename(tmp, path)
-        try io.syncDirectory(directory)
+        try io.writeAtomically(RecordFormat.header(firstPosition: first), to: path, directory: directory)
     }
 
     static func openTail(directory: String, io: FileIO, repair: Bool) throws -> Opened {

@@ -43,19 +43,7 @@ enum StreamIndexFile {
             append(&bytes, version)
         }
         append(&bytes, CRC32C.checksum(bytes))
-        let path = directory + "/" + name
-        let tmp = path + ".tmp"
-        let fd = try io.open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        do {
-            try bytes.withUnsafeBytes { try io.pwriteAll(fd, $0, offset: 0, path: tmp) }
-            try io.fsync(fd, path: tmp)
-            io.close(fd)
-        } catch {
-            io.close(fd)
-            io.unlink(tmp)
-            throw error
-        }
-        try io.rename(tmp, path)
+        try io.writeAtomically(bytes, to: directory + "/" + name, directory: directory)
     }
 
     /// Reads a snapshot whose framing and checksum hold; nil for anything else.
