@@ -127,15 +127,6 @@ public final class CommandWriter<D: Domain>: @unchecked Sendable {
         return try result.get()
     }
 
-    /// Queues a command and blocks until its outcome.
-    public func submitAndWait(_ command: D.Command, commandId: String? = nil) throws -> CommandOutcome {
-        let done = DispatchSemaphore(value: 0)
-        let box = Box<Result<CommandOutcome, LogError>>()
-        submit(command, commandId: commandId) { box.value = $0; done.signal() }
-        done.wait()
-        return try box.value!.get()
-    }
-
     /// Queues a command that `make` builds on the writer thread from the current write model;
     /// `make` may return nil to skip a turn.
     public func submitGenerated(_ make: @escaping @Sendable (D.State) -> D.Command?, completion: @escaping Completion) {
@@ -302,10 +293,4 @@ struct LatencyRing {
         let sorted = values[0..<count].sorted()
         return sorted[min(count - 1, Int(Double(count) * 0.99))]
     }
-}
-
-/// A mutable cell handed across a semaphore.
-final class Box<T>: @unchecked Sendable {
-    // @unchecked: written before a semaphore signal and read after the matching wait.
-    var value: T?
 }

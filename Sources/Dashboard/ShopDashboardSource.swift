@@ -175,16 +175,8 @@ public final class ShopDashboardSource: DashboardDataSource {
 
     private func submit(_ text: String) -> String {
         if system.writer != nil {
-            let done = DispatchSemaphore(value: 0)
-            let reply = Mutex<CommandReply?>(nil)
             let system = self.system
-            Task.detached {
-                let r = await system.submit(text: text)
-                reply.withLock { $0 = r }
-                done.signal()
-            }
-            done.wait()
-            return reply.withLock { $0 }!.description
+            return ((try? runBlocking { await system.submit(text: text) }) ?? .failed("no answer")).description
         }
         do {
             guard let reply = try CommandEndpoint.send(text, commandId: nil, dataDirectory: dataFolder) else {

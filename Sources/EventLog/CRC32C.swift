@@ -20,7 +20,4 @@ public enum CRC32C {
     public static func checksum(_ bytes: [UInt8]) -> UInt32 {
         bytes.withUnsafeBytes { checksum($0) }
     }
-
-    /// Whether the CPU instruction is in use.
-    public static var usesHardware: Bool { prism_crc32c_hardware() != 0 }
 }

@@ -213,8 +213,6 @@ extension EventLog {
     /// Bytes held by the in-memory tail, never above the budget.
     public var tailMemoryBytes: Int { shared.withLock { $0.tailBytes } }
 
-    /// The oldest position still served from memory, or nil when the tail is empty.
-    public var tailFirstPosition: UInt64? { shared.withLock { $0.tail.first?.firstPosition } }
 
     // MARK: Following another process's writes
 

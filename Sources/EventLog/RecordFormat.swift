@@ -145,12 +145,6 @@ public enum RecordFormat {
         return .record(view, size: size)
     }
 
-    /// Reads only a record's position from its frame, without checking anything.
-    @inline(__always)
-    static func peekPosition(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
-        UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
-    }
-
     static func store<T: FixedWidthInteger>(_ bytes: inout [UInt8], _ offset: Int, _ value: T) {
         bytes.withUnsafeMutableBytes { $0.storeBytes(of: value.littleEndian, toByteOffset: offset, as: T.self) }
     }

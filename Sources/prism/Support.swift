@@ -1,6 +1,8 @@
+import CQRS
 import ArgumentParser
 import Dispatch
 import Foundation
+import Synchronization
 
 /// `--data DIR`, shared by every subcommand. Default: `$PRISM_DATA`, else
 /// `$XDG_STATE_HOME/prism`, else `~/.local/state/prism`.
@@ -31,33 +33,16 @@ struct DataOptions: ParsableArguments {
     }
 }
 
-/// Runs async work from synchronous command code (the dashboard owns the main thread).
-func runBlocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
-    let done = DispatchSemaphore(value: 0)
-    let box = ResultBox<T>()
-    Task.detached {
-        do { box.result = .success(try await body()) } catch { box.result = .failure(error) }
-        done.signal()
-    }
-    done.wait()
-    return try box.result!.get()
-}
-
-final class ResultBox<T>: @unchecked Sendable {
-    // @unchecked: written once before a semaphore signal, read after the wait.
-    var result: Result<T, Error>?
-}
-
 /// Waits for SIGINT or SIGTERM (for `prism serve`).
 func waitForTerminationSignal() -> Int32 {
     let done = DispatchSemaphore(value: 0)
-    let received = ResultBox<Int32>()
+    let received = Mutex<Int32?>(nil)
     var sources: [DispatchSourceSignal] = []
     for sig in [SIGINT, SIGTERM, SIGHUP] {
         signal(sig, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
         source.setEventHandler {
-            if received.result == nil { received.result = .success(sig) }
+            received.withLock { if $0 == nil { $0 = sig } }
             done.signal()
         }
         source.resume()
@@ -65,7 +50,7 @@ func waitForTerminationSignal() -> Int32 {
     }
     done.wait()
     for s in sources { s.cancel() }
-    return (try? received.result?.get()) ?? SIGTERM
+    return received.withLock { $0 } ?? SIGTERM
 }
 
 func printError(_ line: String) {

@@ -1,3 +1,4 @@
+import CQRS
 import ArgumentParser
 import Dashboard
 import Foundation

@@ -17,7 +17,7 @@ import Testing
         defer { dir.remove() }
         try await withShop(dir.path) { system in
             let writer = try #require(system.writer)
-            let box = GeneratorBox(seed: seed)
+            let box = RecordingGenerator(seed: seed)
             // Three rounds, so the log holds several commit groups and the projectors several batches.
             var tally = Tally()
             for _ in 0..<3 {
@@ -101,7 +101,7 @@ import Testing
         defer { dir.remove() }
         try await withShop(dir.path) { system in
             let writer = try #require(system.writer)
-            let box = GeneratorBox(seed: 11)
+            let box = RecordingGenerator(seed: 11)
             for _ in 0..<4 { _ = await drive(writer, box, count: 600) }
             let head = system.log.head
             #expect(head > 2_000)
@@ -139,7 +139,7 @@ import Testing
         let (head, views, model, probes, answers) = try await withShop(dir.path) {
             system -> (UInt64, ShopViews, ShopState?, [ShopCommand], [CommandOutcome]) in
             let writer = try #require(system.writer)
-            _ = await drive(writer, GeneratorBox(seed: 99), count: 3_000)
+            _ = await drive(writer, RecordingGenerator(seed: 99), count: 3_000)
             let head = system.log.head
             #expect(await system.waitForViews(position: head))
             let model = writeModel(writer)

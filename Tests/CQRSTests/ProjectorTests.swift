@@ -12,7 +12,7 @@ import Testing
 @Suite struct ProjectorTests {
     /// Loads `rounds` rounds of generated commands, each its own burst (so the log holds several
     /// commit groups and a refold takes several batches), and returns the head.
-    static func load(_ system: ShopSystem, _ box: GeneratorBox, rounds: Int, per: Int = 300) async throws -> UInt64 {
+    static func load(_ system: ShopSystem, _ box: RecordingGenerator, rounds: Int, per: Int = 300) async throws -> UInt64 {
         let writer = try #require(system.writer)
         for _ in 0..<rounds { _ = await drive(writer, box, count: per) }
         return system.log.head
@@ -34,7 +34,7 @@ import Testing
         let dir = TempDir()
         defer { dir.remove() }
         try await withShop(dir.path) { system in
-            let box = GeneratorBox(seed: 3)
+            let box = RecordingGenerator(seed: 3)
             let head0 = try await Self.load(system, box, rounds: 3)
             #expect(await system.waitForViews(position: head0))
 
@@ -99,7 +99,7 @@ import Testing
         let dir = TempDir()
         defer { dir.remove() }
         try await withShop(dir.path) { system in
-            let box = GeneratorBox(seed: 4)
+            let box = RecordingGenerator(seed: 4)
             let head0 = try await Self.load(system, box, rounds: 3)
             #expect(await system.waitForViews(position: head0))
             system.stop(projector: "warehouse")
@@ -133,7 +133,7 @@ import Testing
         let dir = TempDir()
         defer { dir.remove() }
         try await withShop(dir.path) { system in
-            let head0 = try await Self.load(system, GeneratorBox(seed: 5), rounds: 1, per: 200)
+            let head0 = try await Self.load(system, RecordingGenerator(seed: 5), rounds: 1, per: 200)
             #expect(await system.waitForViews(position: head0))
             let support = system.support
             let gate = DispatchSemaphore(value: 0)
@@ -155,7 +155,7 @@ import Testing
             gate.signal()
             await support.shutdown()
             #expect(support.status.state == .stopped, "state after stop, start, stop is \(support.status.state)")
-            let head1 = try await Self.load(system, GeneratorBox(seed: 6), rounds: 1, per: 100)
+            let head1 = try await Self.load(system, RecordingGenerator(seed: 6), rounds: 1, per: 100)
             support.start()
             #expect(await support.waitUntil(position: head1, timeout: .seconds(2)), "the projector never restarted")
         }
@@ -167,7 +167,7 @@ import Testing
         let dir = TempDir()
         defer { dir.remove() }
         try await withShop(dir.path) { system in
-            let head = try await Self.load(system, GeneratorBox(seed: 8), rounds: 6, per: 200)
+            let head = try await Self.load(system, RecordingGenerator(seed: 8), rounds: 6, per: 200)
             #expect(await system.waitForViews(position: head))
             let shoppers = system.shoppers
             let published = Mutex<[UInt64]>([])

@@ -66,7 +66,7 @@ func reject(
 
 /// A load generator used only from the writer thread (through `submitGenerated`), remembering the
 /// commands it made so a test can replay them.
-final class GeneratorBox: @unchecked Sendable {
+final class RecordingGenerator: @unchecked Sendable {
     // @unchecked: `next` runs only on the writer thread, one command at a time; `commands` is read
     // by the test only after every completion has come back.
     private var generator: LoadGenerator
@@ -91,7 +91,7 @@ struct Tally: Sendable, Equatable {
 
 /// Queues `count` commands from `box` on the writer (each generated from the write model at
 /// decide time, as the load driver does) and waits for all their outcomes.
-func drive(_ writer: CommandWriter<ShopDomain>, _ box: GeneratorBox, count: Int) async -> Tally {
+func drive(_ writer: CommandWriter<ShopDomain>, _ box: RecordingGenerator, count: Int) async -> Tally {
     guard count > 0 else { return Tally() }
     let tally = Mutex<(Tally, remaining: Int)>((Tally(), count))
     return await withCheckedContinuation { (done: CheckedContinuation<Tally, Never>) in

@@ -83,15 +83,7 @@ public final class CommandEndpoint: Sendable {
             let id = parts[0] == "-" ? nil : String(parts[0])
             let text = String(parts[1])
             // Wait on this thread for the outcome (durable, or rejected).
-            let done = DispatchSemaphore(value: 0)
-            let outcome = Mutex<CommandReply>(.failed("no answer"))
-            Task.detached {
-                let r = await system.submit(text: text, commandId: id)
-                outcome.withLock { $0 = r }
-                done.signal()
-            }
-            done.wait()
-            reply = outcome.withLock { $0 }
+            reply = (try? runBlocking { await system.submit(text: text, commandId: id) }) ?? .failed("no answer")
         }
         writeAll(client, reply.wireLine + "\n")
     }
