@@ -95,7 +95,7 @@ extension ShopEvent {
         typeBytes: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer, position: UInt64
     ) throws -> ShopEvent {
         let type = TypeTag(typeBytes)
-        var reader = PayloadReader(bytes: payload, type: type, position: position)
+        var reader = PayloadReader(bytes: payload, typeBytes: typeBytes, position: position)
         let format = try reader.uint8()
         guard format == payloadFormat else {
             throw reader.error(at: 0, "unknown payload format \(format), expected \(payloadFormat)")
@@ -162,19 +162,6 @@ private enum TypeTag {
         else if its("ProductRegistered") { self = .productRegistered }
         else { self = .unknown(String(decoding: bytes, as: UTF8.self)) }
     }
-
-    var name: String {
-        switch self {
-        case .productRegistered: "ProductRegistered"
-        case .productRestocked: "ProductRestocked"
-        case .priceChanged: "PriceChanged"
-        case .orderPlaced: "OrderPlaced"
-        case .paymentReceived: "PaymentReceived"
-        case .orderShipped: "OrderShipped"
-        case .orderCancelled: "OrderCancelled"
-        case .unknown(let name): name
-        }
-    }
 }
 
 /// A payload the decoder could not read: which event type, at which log position, at which byte
@@ -203,18 +190,20 @@ public struct ShopDecodingError: Error, Sendable, Equatable, CustomStringConvert
 /// Reads fields from a borrowed payload, tracking the offset for error messages.
 private struct PayloadReader {
     let bytes: UnsafeRawBufferPointer
-    let type: TypeTag
+    /// The record's type, only for error messages.
+    let typeBytes: UnsafeRawBufferPointer
     let position: UInt64
     var offset = 0
 
-    init(bytes: UnsafeRawBufferPointer, type: TypeTag, position: UInt64) {
+    init(bytes: UnsafeRawBufferPointer, typeBytes: UnsafeRawBufferPointer, position: UInt64) {
         self.bytes = bytes
-        self.type = type
+        self.typeBytes = typeBytes
         self.position = position
     }
 
     func error(at offset: Int, _ message: String) -> ShopDecodingError {
-        ShopDecodingError(type: type.name, position: position, offset: offset, message: message)
+        ShopDecodingError(
+            type: String(decoding: typeBytes, as: UTF8.self), position: position, offset: offset, message: message)
     }
 
     mutating func need(_ count: Int, for what: String) throws {
