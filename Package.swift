@@ -16,12 +16,15 @@ let package = Package(
     targets: [
         // CRC-32C with the CPU's crc32 instruction (Swift cannot emit it), for the log's checksums.
         .target(name: "CCRC32C"),
-        // The append-only event log: segments, checksums, group commit, tail cache, subscriptions.
-        .target(name: "EventLog", dependencies: ["CCRC32C"]),
+        // The seam: the `EventStore` protocol, the events that cross it, subscriptions, and the
+        // in-memory store. Everything above it sees only this module, never a backend.
+        .target(name: "EventStore"),
+        // The file store: segments, checksums, group commit, tail cache (the embedded default).
+        .target(name: "EventLog", dependencies: ["EventStore", "CCRC32C"]),
         // The generic CQRS engine: writer thread, projectors, checkpoints. Knows nothing of the shop.
-        .target(name: "CQRS", dependencies: ["EventLog"]),
+        .target(name: "CQRS", dependencies: ["EventStore"]),
         // The demo domain of SPEC.md: commands, events, rules, the four views, the load generator.
-        .target(name: "Shop", dependencies: ["CQRS", "EventLog"]),
+        .target(name: "Shop", dependencies: ["CQRS", "EventStore"]),
         // ncursesw, reached through a shim for the macros and globals Swift cannot import.
         .systemLibrary(
             name: "CNCursesw",
@@ -31,23 +34,25 @@ let package = Package(
         // The terminal wrapper: one curses thread, cell grids, glyphs, colours, themes.
         .target(name: "Terminal", dependencies: ["CNCursesw"]),
         // The dashboard: panes, layout, keys; renders into Terminal's cell grid.
-        .target(name: "Dashboard", dependencies: ["Terminal", "Shop", "CQRS", "EventLog"]),
+        .target(name: "Dashboard", dependencies: ["Terminal", "Shop", "CQRS", "EventStore"]),
         // Guided lessons: walkthrough files (Markdown), their parser and their step runner.
         .target(
             name: "Walkthrough",
-            dependencies: ["Dashboard", "Shop", "CQRS", "EventLog"],
+            dependencies: ["Dashboard", "Shop", "CQRS", "EventStore"],
             resources: [.copy("Builtin")]
         ),
         // The command line.
         .executableTarget(
             name: "prism",
             dependencies: [
-                "EventLog", "CQRS", "Shop", "Terminal", "Dashboard", "Walkthrough",
+                "EventStore", "EventLog", "CQRS", "Shop", "Terminal", "Dashboard", "Walkthrough",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),
         .testTarget(name: "EventLogTests", dependencies: ["EventLog"]),
+        // One conformance suite, the same test bodies against every store.
+        .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "EventLog", "CQRS"]),
         .testTarget(name: "CQRSTests", dependencies: ["CQRS", "EventLog", "Shop"]),
         .testTarget(name: "ShopTests", dependencies: ["Shop", "CQRS", "EventLog"]),
         .testTarget(name: "TerminalTests", dependencies: ["Terminal"]),

@@ -1,5 +1,5 @@
 import Dispatch
-import EventLog
+import EventStore
 import Foundation
 import Synchronization
 
@@ -25,7 +25,7 @@ public struct WriterStatistics: Sendable, Equatable {
     public var events: UInt64
     /// 99th percentile of recent group-commit latencies, in milliseconds.
     public var appendP99Milliseconds: Double
-    /// Why the writer stopped accepting commands (a failed write), if it has.
+    /// The last failure of the store (a failed write), while it lasts.
     public var failure: String?
 }
 
@@ -33,17 +33,26 @@ public struct WriterStatistics: Sendable, Equatable {
 ///
 /// Why a thread and not an actor: the write model must never be touched by two commands at
 /// once, decisions must see the effects of the commands before them, and the loop blocks on
-/// the disk. A plain thread with a queue says all of that without an executor hop per command.
+/// the store. A plain thread with a queue says all of that without an executor hop per command;
+/// ``ThreadBound`` checks that nothing else touches the model.
 ///
-/// Each turn of the loop drains the whole queue, decides every command against the write model
-/// (evolving it as it goes, so later commands see earlier ones), hands each accepted command's
-/// events to the log as one atomic batch, waits until the log has made them all durable (one
-/// group commit), and only then completes the outcomes.
+/// Each turn of the loop drains the queue (client commands first, then at most
+/// ``generatedPerTurn`` generated ones) and runs one *round* inside the store's append session:
+/// 1. catch up: fold the events that others appended since the last round (another writer on
+///    the same store, another process on PostgreSQL) into the write model;
+/// 2. decide every command against the write model, evolving it as it goes (so later commands
+///    see earlier ones) with the very `EventMeta` the events will have in the store (position,
+///    stream version, commit time), after checking that the store will take the events;
+/// 3. append each accepted command's events as one atomic batch, expecting the head the round
+///    decided against, in one commit; and only then complete the outcomes.
+/// No other session can append during a round, so the expectation holds; if it does not (an
+/// appender that bypassed sessions), the model is rebuilt from the store and the commands of
+/// the refused batches are decided again.
 public final class CommandWriter<D: Domain>: @unchecked Sendable {
-    // @unchecked: `state`, `outcomes` and `failure` are touched only by the writer thread (and
-    // by `init` before it starts). Everything shared is in a Mutex or an Atomic.
+    // @unchecked: the write model is a `ThreadBound` (checked on every access); the queue and
+    // the counters are a Mutex and Atomics; everything else is a `let`.
 
-    public typealias Completion = @Sendable (Result<CommandOutcome, LogError>) -> Void
+    public typealias Completion = @Sendable (Result<CommandOutcome, StoreError>) -> Void
 
     enum Work {
         case command(D.Command, id: String?)
@@ -56,56 +65,81 @@ public final class CommandWriter<D: Domain>: @unchecked Sendable {
         var completion: Completion
     }
 
-    public let domain: D
-    public let log: EventLog
-    private var state: D.State
-    /// First outcome of every command id seen: from the log for accepted ones (so it survives
-    /// restarts), from memory for rejected ones (a rejection appends nothing, so a retry after
-    /// a restart is simply decided again).
-    private var outcomes: [String: CommandOutcome] = [:]
-    private var failure: LogError?
+    /// What only the writer thread touches.
+    struct Model {
+        var state: D.State
+        /// The last position folded into `state`.
+        var applied: UInt64 = 0
+        var ids: CommandIdMemory
+    }
 
-    private let queue = Mutex<(items: [Item], stopping: Bool)>(([], false))
+    struct Queue {
+        var commands: [Item] = []
+        var generated: [Item] = []
+        var stopping = false
+    }
+
+    public let domain: D
+    public let store: any EventStore
+    /// Client commands queued at most; beyond, `submit` answers ``StoreError/Code/busy``.
+    public let capacity: Int
+    /// Generated commands queued at most, and taken per turn at most: generated load never
+    /// stands in front of a client command for more than one such turn.
+    public let generatedPerTurn: Int
+
+    private let model: ThreadBound<Model>
+    private let queue = Mutex<Queue>(Queue())
     private let workAvailable = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
     private let acceptedCount = Atomic<UInt64>(0)
     private let rejectedCount = Atomic<UInt64>(0)
     private let eventCount = Atomic<UInt64>(0)
     private let latencies = Mutex<LatencyRing>(LatencyRing())
-    /// A copy of `failure`'s text for other threads (the dashboard shows it).
+    /// The last failure of the store, for other threads (the dashboard shows it); cleared by the
+    /// next successful commit.
     private let failureText = Mutex<String?>(nil)
 
-    /// Rebuilds the write model from the whole log, then starts the writer thread.
-    public init(domain: D, log: EventLog) throws {
+    /// Folds the whole store into the write model (on the writer thread), then starts taking
+    /// commands. Throws what reading the store threw.
+    ///
+    /// `rememberedIds`: how many command ids the writer keeps in memory to answer retries
+    /// (between `rememberedIds` and twice that many, the most recent ones).
+    public init(
+        domain: D, store: any EventStore, capacity: Int = 10_000, generatedPerTurn: Int = 2_000,
+        rememberedIds: Int = 100_000
+    ) throws {
         self.domain = domain
-        self.log = log
-        var state = domain.initialState()
-        var outcomes: [String: CommandOutcome] = [:]
-        try log.read(from: 1) { record in
-            let event = try D.Event.decode(record)
-            domain.evolve(&state, event: event, meta: EventMeta(record))
-            if let id = record.commandId {
-                if case .accepted(let first, _) = outcomes[id] {
-                    outcomes[id] = .accepted(first: first, last: record.position)
-                } else {
-                    outcomes[id] = .accepted(first: record.position, last: record.position)
-                }
-            }
-            return true
-        }
-        self.state = state
-        self.outcomes = outcomes
+        self.store = store
+        self.capacity = capacity
+        self.generatedPerTurn = generatedPerTurn
+        model = ThreadBound(
+            Model(state: domain.initialState(), ids: CommandIdMemory(capacity: rememberedIds)), name: "the write model")
+        let ready = DispatchSemaphore(value: 0)
+        let loadError = Mutex<Error?>(nil)
         // The thread holds the writer weakly between turns, so a writer nobody stopped is freed
         // (and its thread ends) rather than kept alive forever.
         let thread = Thread { [weak self, workAvailable, finished] in
-            while true {
-                workAvailable.wait()
-                guard let writer = self, writer.turn() else { break }
+            if let writer = self {
+                writer.model.bind()
+                do {
+                    try writer.model.withValue { m in try writer.catchUp(&m, through: writer.store.head) }
+                } catch {
+                    loadError.withLock { $0 = error }
+                }
+            }
+            ready.signal()
+            if loadError.withLock({ $0 }) == nil {
+                while true {
+                    workAvailable.wait()
+                    guard let writer = self, writer.turn() else { break }
+                }
             }
             finished.signal()
         }
         thread.name = "prism-writer"
         thread.start()
+        ready.wait()
+        if let error = loadError.withLock({ $0 }) { throw error }
     }
 
     deinit {
@@ -113,28 +147,39 @@ public final class CommandWriter<D: Domain>: @unchecked Sendable {
         workAvailable.signal()
     }
 
-    /// Queues a command; `completion` runs on the writer thread once its events are durable
-    /// or it was rejected.
+    /// Queues a command; `completion` runs on the writer thread once its events are durable,
+    /// it was rejected, or the store failed. A full queue completes at once with `.busy`.
     public func submit(_ command: D.Command, commandId: String? = nil, completion: @escaping Completion) {
-        enqueue(Item(work: .command(command, id: commandId), completion: completion))
+        enqueue(Item(work: .command(command, id: commandId), completion: completion), generated: false)
     }
 
-    /// Queues a command and waits for its outcome.
-    public func submit(_ command: D.Command, commandId: String? = nil) async throws -> CommandOutcome {
-        let result: Result<CommandOutcome, LogError> = await withCheckedContinuation { c in
-            submit(command, commandId: commandId) { c.resume(returning: $0) }
+    /// Queues a command and waits for its outcome; waits for room while the queue is full (up
+    /// to `busyTimeout`, then throws `.busy`).
+    public func submit(_ command: D.Command, commandId: String? = nil, busyTimeout: Duration = .seconds(30)) async throws -> CommandOutcome {
+        let deadline = ContinuousClock.now + busyTimeout
+        while true {
+            let result: Result<CommandOutcome, StoreError> = await withCheckedContinuation { c in
+                submit(command, commandId: commandId) { c.resume(returning: $0) }
+            }
+            if case .failure(let e) = result, e.code == .busy, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(2))
+                continue
+            }
+            return try result.get()
         }
-        return try result.get()
     }
 
     /// Queues a command that `make` builds on the writer thread from the current write model;
-    /// `make` may return nil to skip a turn.
+    /// `make` may return nil to skip a turn. Dropped (completed with `.busy`) when
+    /// ``generatedPerTurn`` generated commands are queued already.
     public func submitGenerated(_ make: @escaping @Sendable (D.State) -> D.Command?, completion: @escaping Completion) {
-        enqueue(Item(work: .generated(make), completion: completion))
+        enqueue(Item(work: .generated(make), completion: completion), generated: true)
     }
 
     /// Commands queued and not yet taken by the writer.
-    public var queuedCount: Int { queue.withLock { $0.items.count } }
+    public var queuedCount: Int { queue.withLock { $0.commands.count + $0.generated.count } }
+    /// Generated commands queued and not yet taken by the writer.
+    public var queuedGeneratedCount: Int { queue.withLock { $0.generated.count } }
 
     public var statistics: WriterStatistics {
         WriterStatistics(
@@ -143,136 +188,249 @@ public final class CommandWriter<D: Domain>: @unchecked Sendable {
             failure: failureText.withLock { $0 })
     }
 
-    /// Finishes what is queued, then stops the thread. The log stays open.
+    /// Finishes what is queued, then stops the thread. The store stays open. Called from the
+    /// writer thread itself (a completion), it only asks the thread to stop, since waiting there
+    /// would wait forever.
     public func stop() {
         let first = queue.withLock { q -> Bool in defer { q.stopping = true }; return !q.stopping }
         guard first else { return }
         workAvailable.signal()
+        if model.isOwnedByCurrentThread { return }
         finished.wait()
     }
 
-    private func enqueue(_ item: Item) {
-        let ok = queue.withLock { q -> Bool in
-            if q.stopping { return false }
-            q.items.append(item)
-            return true
+    enum Verdict { case queued, stopped, full }
+
+    private func enqueue(_ item: Item, generated: Bool) {
+        let verdict = queue.withLock { q -> Verdict in
+            if q.stopping { return .stopped }
+            if generated {
+                if q.generated.count >= generatedPerTurn { return .full }
+                q.generated.append(item)
+            } else {
+                if q.commands.count >= capacity { return .full }
+                q.commands.append(item)
+            }
+            return .queued
         }
-        if ok { workAvailable.signal() } else {
-            item.completion(.failure(LogError(.closed, "the writer has stopped")))
+        switch verdict {
+        case .queued: workAvailable.signal()
+        case .stopped: item.completion(.failure(StoreError(.closed, "the writer has stopped")))
+        case .full: item.completion(.failure(StoreError(.busy, "the writer is busy: \(generated ? generatedPerTurn : capacity) commands are queued; retry later")))
         }
     }
 
-    /// One wake-up: decide and commit everything queued. False once stopping.
+    /// One wake-up: decide and commit what is queued. False once stopping and drained.
     private func turn() -> Bool {
-        let (items, stopping) = queue.withLock { q -> ([Item], Bool) in
-            defer { q.items.removeAll(keepingCapacity: true) }
-            return (q.items, q.stopping)
+        let (items, stopping, more) = queue.withLock { q -> ([Item], Bool, Bool) in
+            var items = q.commands
+            q.commands.removeAll(keepingCapacity: true)
+            let n = min(q.generated.count, generatedPerTurn)
+            items += q.generated[..<n]
+            q.generated.removeFirst(n)
+            return (items, q.stopping, !q.generated.isEmpty)
         }
         if !items.isEmpty { process(items) }
-        return !stopping
+        if more { workAvailable.signal() }
+        return !stopping || more
     }
 
-    /// One turn: decide everything queued, commit once, complete.
+    /// One turn: rounds until every command has an outcome, then the completions.
     private func process(_ items: [Item]) {
-        if let failure {
-            for item in items { item.completion(.failure(failure)) }
-            return
-        }
-        var position = log.head + 1
-        var batches: [(index: Int, events: [NewEvent], first: UInt64, last: UInt64)] = []
-        var results = [Result<CommandOutcome, LogError>?](repeating: nil, count: items.count)
-        /// Commands in this turn that repeat an id first seen earlier in the same turn.
+        var results = [Result<CommandOutcome, StoreError>?](repeating: nil, count: items.count)
         var repeats: [(index: Int, of: Int)] = []
-        var idsThisTurn: [String: Int] = [:]
-        var rejected: UInt64 = 0
-
+        var todo = Array(items.indices)
+        var attempt = 0
+        while !todo.isEmpty {
+            attempt += 1
+            let pending = todo
+            do {
+                todo = try store.withAppendSession { session in
+                    try model.withValue { m in
+                        try round(items, pending, &results, &repeats, &m, session, lastAttempt: attempt >= 3)
+                    }
+                }
+            } catch {
+                let e = error as? StoreError ?? StoreError(.io, "\(error)")
+                failureText.withLock { $0 = e.description }
+                for i in pending where results[i] == nil { results[i] = .failure(e) }
+                todo = []
+            }
+        }
+        for (index, of) in repeats { results[index] = results[of] }
         for (index, item) in items.enumerated() {
+            item.completion(results[index] ?? .failure(StoreError(.io, "no outcome")))
+        }
+    }
+
+    /// One round inside the append session; returns the commands to decide again.
+    private func round(
+        _ items: [Item], _ todo: [Int], _ results: inout [Result<CommandOutcome, StoreError>?],
+        _ repeats: inout [(index: Int, of: Int)], _ m: inout Model, _ session: any AppendSession, lastAttempt: Bool
+    ) throws -> [Int] {
+        try catchUp(&m, through: session.head)
+        var next = m.applied + 1
+        var versions: [String: UInt64] = [:]
+        var batches: [AppendBatch] = []
+        var owners: [(index: Int, first: UInt64, last: UInt64, id: String?)] = []
+        var idsThisRound: [String: Int] = [:]
+        var rejected: UInt64 = 0
+        let now = Clock.wallNanos()
+
+        for index in todo {
             let command: D.Command
             var commandId: String?
-            switch item.work {
+            switch items[index].work {
             case .command(let c, let id):
                 command = c
                 commandId = id
             case .generated(let make):
-                guard let c = make(state) else {
+                guard let c = make(m.state) else {
                     results[index] = .success(.rejected("nothing to do"))
                     continue
                 }
                 command = c
             }
             if let id = commandId {
-                if let prior = outcomes[id] {
+                if let prior = m.ids[id] {
                     results[index] = .success(prior)
                     continue
                 }
-                if let first = idsThisTurn[id] {
+                if let first = idsThisRound[id] {
                     repeats.append((index, first))
                     continue
                 }
-                idsThisTurn[id] = index
+                idsThisRound[id] = index
             }
-            switch domain.decide(command, state: state) {
+            switch domain.decide(command, state: m.state) {
             case .failure(let rejection):
                 results[index] = .success(.rejected(rejection.reason))
                 rejected += 1
-                if let id = commandId { outcomes[id] = .rejected(rejection.reason) }
+                if let id = commandId { m.ids.remember(id, .rejected(rejection.reason)) }
             case .success(let events):
-                let first = position
+                if events.isEmpty {
+                    results[index] = .success(.rejected("the command produced no events"))
+                    continue
+                }
                 var batch: [NewEvent] = []
                 batch.reserveCapacity(events.count)
-                let now = Clock.wallNanos()
                 for event in events {
-                    // The write model moves on at once, so the next command in this turn sees it.
-                    domain.evolve(&state, event: event, meta: EventMeta(position: position, streamVersion: 0, timestampNanos: now))
                     var payload: [UInt8] = []
                     event.encodePayload(into: &payload)
                     batch.append(NewEvent(stream: event.stream, type: event.typeName, payload: payload, commandId: commandId))
-                    position += 1
                 }
-                if events.isEmpty {
-                    results[index] = .success(.rejected("the command produced no events"))
-                } else {
-                    batches.append((index, batch, first, position - 1))
+                // The store must be able to take every event before any of them touches the
+                // write model: a refused batch then rejects this command alone.
+                if let problem = batch.lazy.compactMap({ self.store.problem(with: $0) }).first {
+                    results[index] = .success(.rejected("the store cannot take this command's events: \(problem)"))
+                    rejected += 1
+                    continue
                 }
+                let first = next
+                for event in events {
+                    let version = try (versions[event.stream] ?? session.streamVersion(of: event.stream)) + 1
+                    versions[event.stream] = version
+                    // The write model moves on at once, so the next command in this round sees it.
+                    domain.evolve(&m.state, event: event, meta: EventMeta(position: next, streamVersion: version, timestampNanos: now))
+                    next += 1
+                }
+                batches.append(AppendBatch(batch, expectedHead: first - 1, timestampNanos: now))
+                owners.append((index, first, next - 1, commandId))
             }
-        }
-
-        if !batches.isEmpty {
-            let started = Clock.monotonicNanos()
-            // One call, one group commit, on this thread: the log makes the writer its leader.
-            let appended = log.appendBatches(batches.map(\.events))
-            let elapsed = Double(Clock.monotonicNanos() - started) / 1e6
-            latencies.withLock { $0.add(elapsed) }
-            var events: UInt64 = 0
-            var accepted: UInt64 = 0
-            for (k, batch) in batches.enumerated() {
-                switch appended[k] {
-                case .success(let r) where r.firstPosition == batch.first && r.lastPosition == batch.last:
-                    let outcome = CommandOutcome.accepted(first: r.firstPosition, last: r.lastPosition)
-                    results[batch.index] = .success(outcome)
-                    events += UInt64(batch.events.count)
-                    accepted += 1
-                    if case .command(_, let id?) = items[batch.index].work { outcomes[id] = outcome }
-                case .success(let r):
-                    // Someone else appended to the log: the write model no longer matches it.
-                    failure = LogError(
-                        .writerFailed,
-                        "the log moved under the writer (expected \(batch.first)...\(batch.last), got \(r.firstPosition)...\(r.lastPosition)); restart to rebuild the write model")
-                    results[batch.index] = .failure(failure!)
-                case .failure(let error):
-                    // The write model already holds these events; it must not decide again
-                    // until it is rebuilt from what the log really holds.
-                    failure = error
-                    results[batch.index] = .failure(error)
-                }
-            }
-            if let failure { failureText.withLock { $0 = failure.description } }
-            acceptedCount.add(accepted, ordering: .relaxed)
-            eventCount.add(events, ordering: .relaxed)
         }
         rejectedCount.add(rejected, ordering: .relaxed)
-        for (index, of) in repeats { results[index] = results[of] }
-        for (index, item) in items.enumerated() { item.completion(results[index]!) }
+        guard !batches.isEmpty else { return [] }
+
+        let started = Clock.monotonicNanos()
+        let appended = session.append(batches)
+        latencies.withLock { $0.add(Double(Clock.monotonicNanos() - started) / 1e6) }
+        var events: UInt64 = 0
+        var accepted: UInt64 = 0
+        var redo: [Int] = []
+        var diverged = false
+        var failure: StoreError?
+        for (k, owner) in owners.enumerated() {
+            switch appended[k] {
+            case .success(let r):
+                // Durable, so accepted, whatever else went wrong in the round.
+                let outcome = CommandOutcome.accepted(first: r.firstPosition, last: r.lastPosition)
+                results[owner.index] = .success(outcome)
+                events += r.lastPosition - r.firstPosition + 1
+                accepted += 1
+                if let id = owner.id { m.ids.remember(id, outcome) }
+                if r.firstPosition != owner.first || r.lastPosition != owner.last { diverged = true }
+                if !diverged { m.applied = r.lastPosition }
+            case .failure(let e) where e.code == .headMoved && !lastAttempt:
+                diverged = true
+                redo.append(owner.index)
+            case .failure(let e) where [.headMoved, .versionConflict, .invalidArgument].contains(e.code):
+                diverged = true
+                results[owner.index] = .success(.rejected(e.message))
+            case .failure(let e):
+                diverged = true
+                failure = e
+                results[owner.index] = .failure(e)
+            }
+        }
+        acceptedCount.add(accepted, ordering: .relaxed)
+        eventCount.add(events, ordering: .relaxed)
+        failureText.withLock { $0 = failure?.description }
+        if diverged {
+            // The model holds events the store refused: fold it afresh from what the store holds.
+            m.state = domain.initialState()
+            m.applied = 0
+            try catchUp(&m, through: store.head)
+        }
+        return redo
+    }
+
+    /// Folds events `m.applied + 1 ... head` into the write model, with their stored metadata,
+    /// and remembers their command ids.
+    private func catchUp(_ m: inout Model, through head: UInt64) throws {
+        guard head > m.applied else { return }
+        try store.read(from: m.applied + 1, through: head) { view in
+            let event = try D.Event.decode(view)
+            domain.evolve(&m.state, event: event, meta: EventMeta(view))
+            if !view.commandIdBytes.isEmpty { m.ids.noteAccepted(view.commandId!, position: view.position) }
+            m.applied = view.position
+            return true
+        }
+    }
+}
+
+/// The outcomes of recent command ids, so that a retry is answered with its first outcome.
+///
+/// Bounded: two generations of at most `capacity` ids each; when the newer one fills, the
+/// older is dropped (O(1) amortised). An id older than that is decided again if retried; with
+/// the file log and the memory store, that is the documented window (README, "Decisions").
+/// Accepted ids come back from the store on start-up, so the window survives restarts;
+/// rejected ones live in memory only (a rejection appends nothing).
+struct CommandIdMemory {
+    let capacity: Int
+    private var current: [String: CommandOutcome] = [:]
+    private var previous: [String: CommandOutcome] = [:]
+
+    init(capacity: Int) { self.capacity = max(1, capacity) }
+
+    subscript(id: String) -> CommandOutcome? { current[id] ?? previous[id] }
+
+    var count: Int { current.count + previous.count }
+
+    mutating func remember(_ id: String, _ outcome: CommandOutcome) {
+        if current[id] == nil && current.count >= capacity {
+            previous = current
+            current = [:]
+        }
+        current[id] = outcome
+    }
+
+    /// An event of an accepted command: extends the command's range or starts it.
+    mutating func noteAccepted(_ id: String, position: UInt64) {
+        if case .accepted(let first, let last)? = self[id], last + 1 == position {
+            remember(id, .accepted(first: first, last: position))
+        } else {
+            remember(id, .accepted(first: position, last: position))
+        }
     }
 }
 

@@ -1,6 +1,7 @@
-import EventLog
+import EventStore
 
-/// Where an event sits in the log, handed to `evolve` and projections beside the event itself.
+/// Where an event sits in the store, handed to `evolve` and projections beside the event itself:
+/// the same values live (the writer folding its own decision) and on replay.
 public struct EventMeta: Sendable, Equatable {
     public var position: UInt64
     public var streamVersion: UInt64
@@ -13,15 +14,15 @@ public struct EventMeta: Sendable, Equatable {
         self.timestampNanos = timestampNanos
     }
 
-    public init(_ record: RecordView) {
+    public init(_ record: EventView) {
         self.init(
             position: record.position, streamVersion: record.streamVersion,
             timestampNanos: record.timestampNanos)
     }
 }
 
-/// An event that can travel through the log: the domain owns its compact binary encoding, so
-/// the log stays ignorant of the domain and no JSON sits on the hot path.
+/// An event that can travel through a store: the domain owns its compact binary encoding, so
+/// the store stays ignorant of the domain and no JSON sits on the hot path.
 public protocol EventCodable: Sendable {
     /// The stream the event belongs to, for example `order-o-12`.
     var stream: String { get }
@@ -29,8 +30,8 @@ public protocol EventCodable: Sendable {
     var typeName: String { get }
     /// Appends the payload's bytes to `buffer`.
     func encodePayload(into buffer: inout [UInt8])
-    /// Decodes an event from a record of the log. Throws on bytes it does not understand.
-    static func decode(_ record: RecordView) throws -> Self
+    /// Decodes an event from a stored event. Throws on bytes it does not understand.
+    static func decode(_ record: EventView) throws -> Self
 }
 
 /// Why a command was refused. Nothing is appended for a rejected command.

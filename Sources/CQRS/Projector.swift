@@ -1,22 +1,23 @@
 import Dispatch
-import EventLog
+import EventStore
 import Synchronization
 
-/// The read side: one async consumer of the log that keeps one projection's view.
+/// The read side: one async consumer of the store that keeps one projection's view.
 ///
 /// The projector's task owns the projection's mutable `State` and is the only thing that ever
 /// touches it. After each batch it publishes an immutable `View` and its checkpoint behind a
 /// `Mutex`; a reader on another thread (the dashboard) takes the lock only to copy a reference,
 /// so a read is cheap, never sees a half-applied event, and costs the same however long the log.
 ///
-/// Checkpoints live in memory: a view is rebuilt from the log when Prism starts, which is what a
-/// learner should see happen, and what keeps a view and its checkpoint from ever disagreeing.
+/// The checkpoint is the position of the last event applied to the published view; it is
+/// published with the view under one lock, so the two never disagree. It lives in memory: on
+/// start the projector folds the store from position 1.
 public final class Projector<P: Projection>: @unchecked Sendable {
     // @unchecked: all mutable state is inside `published` or `control` (Mutexes); the fold state
     // travels only inside the running task and its return value.
 
     public let projection: P
-    public let log: EventLog
+    public let store: any EventStore
     public var name: String { projection.name }
 
     public struct Published: Sendable {
@@ -54,9 +55,9 @@ public final class Projector<P: Projection>: @unchecked Sendable {
     private let control = Mutex<Control>(Control())
     private let observers = Mutex<[@Sendable (UInt64) -> Void]>([])
 
-    public init(_ projection: P, log: EventLog) {
+    public init(_ projection: P, store: any EventStore) {
         self.projection = projection
-        self.log = log
+        self.store = store
         let initial = projection.initialState()
         published = Mutex(Published(view: projection.view(of: initial, position: 0), checkpoint: 0, timestampNanos: 0))
         control.withLock { $0.task = Task { Folded(state: initial, checkpoint: 0, timestamp: 0) } }
@@ -108,7 +109,7 @@ public final class Projector<P: Projection>: @unchecked Sendable {
     public func view(asOf position: UInt64) throws -> P.View {
         var state = projection.initialState()
         var last: UInt64 = 0
-        try log.read(from: 1, through: position) { record in
+        try store.read(from: 1, through: position) { record in
             projection.apply(try P.Event.decode(record), meta: EventMeta(record), to: &state)
             last = record.position
             return true
@@ -117,7 +118,7 @@ public final class Projector<P: Projection>: @unchecked Sendable {
     }
 
     public var status: ProjectorStatus {
-        let head = log.head
+        let head = store.head
         let now = Clock.monotonicNanos()
         let p = current
         return control.withLock { c in
@@ -143,11 +144,12 @@ public final class Projector<P: Projection>: @unchecked Sendable {
             return ProjectorStatus(
                 name: projection.name, state: state, checkpoint: p.checkpoint, head: head,
                 eventsPerSecond: c.meter.rate(now: now), lagMilliseconds: lagMs,
-                rebuildProgress: progress, rebuildETASeconds: eta)
+                rebuildProgress: progress, rebuildETASeconds: eta, error: c.error)
         }
     }
 
-    /// Set when the projector stopped on an event it could not decode.
+    /// Set when the projector stopped on an error (an event it could not decode, a store that
+    /// failed); also in ``status``.
     public var lastError: String? { control.withLock { $0.error } }
 
     // MARK: Control
@@ -185,7 +187,7 @@ public final class Projector<P: Projection>: @unchecked Sendable {
         control.withLock { c in
             let previous = c.task
             previous?.cancel()
-            let target = log.head
+            let target = store.head
             c.state = .rebuilding
             c.rebuildTarget = target
             c.rebuildPosition = 0
@@ -229,7 +231,7 @@ public final class Projector<P: Projection>: @unchecked Sendable {
             rebuilding = false
         }
         do {
-            for try await batch in log.subscribe(from: folded.checkpoint + 1) {
+            for try await batch in store.subscribe(from: folded.checkpoint + 1) {
                 var decodeError: Error?
                 batch.forEach { record in
                     guard decodeError == nil else { return }
@@ -281,7 +283,7 @@ public final class Projector<P: Projection>: @unchecked Sendable {
     /// (live or catching up) and wakes read-your-writes waiters. Returns false when superseded.
     private func publish(_ folded: Folded, generation: Int) -> Bool {
         let view = projection.view(of: folded.state, position: folded.checkpoint)
-        let head = log.head
+        let head = store.head
         let ready = control.withLock { c -> [CheckedContinuation<Bool, Never>]? in
             // Under the control lock, so a stop or rebuild cannot slip in between check and publish.
             guard c.generation == generation else { return nil }

@@ -27,12 +27,15 @@ public struct ProjectorStatus: Sendable, Equatable {
     /// During a rebuild: the fraction done (0...1) and the estimated seconds left.
     public var rebuildProgress: Double?
     public var rebuildETASeconds: Double?
+    /// Why the projector stopped, when an error stopped it (not a person).
+    public var error: String?
 
     public init(
         name: String, state: ProjectorState, checkpoint: UInt64, head: UInt64,
         eventsPerSecond: Double = 0, lagMilliseconds: Double = 0,
-        rebuildProgress: Double? = nil, rebuildETASeconds: Double? = nil
+        rebuildProgress: Double? = nil, rebuildETASeconds: Double? = nil, error: String? = nil
     ) {
+        self.error = error
         self.name = name
         self.state = state
         self.checkpoint = checkpoint

@@ -1,6 +1,6 @@
 import CQRS
 import Dispatch
-import EventLog
+import EventStore
 import Foundation
 import Shop
 import Synchronization
@@ -39,12 +39,12 @@ public final class ShopDashboardSource: DashboardDataSource {
 
     public init(system: ShopSystem) {
         self.system = system
-        self.dataFolder = system.directory
+        self.dataFolder = system.directory ?? system.store.description
     }
 
     public func snapshot() -> DashboardSnapshot {
-        let log = system.log
-        let head = log.head
+        let store = system.store
+        let head = store.head
         let now = Clock.monotonicNanos()
         let stats = system.writer?.statistics
         let (accepted, rejected, events, history) = meters.withLock { m -> (Double, Double, Double, RateHistory) in
@@ -75,6 +75,7 @@ public final class ShopDashboardSource: DashboardDataSource {
             }
             return (a, r, e, m.history)
         }
+        let statuses = system.statuses
         var load = LoadState.off
         var loadRate = system.load?.rate ?? 0
         if let driver = system.load {
@@ -86,13 +87,14 @@ public final class ShopDashboardSource: DashboardDataSource {
             dataFolder: dataFolder, head: head,
             commandsAcceptedPerSecond: accepted, commandsRejectedPerSecond: rejected, eventsPerSecond: events,
             appendP99Milliseconds: stats?.appendP99Milliseconds ?? 0,
-            durability: log.durability.rawValue, load: load, loadRate: loadRate,
+            durability: store.durabilityLabel, load: load, loadRate: loadRate,
             shoppers: system.shoppers.view, warehouse: system.warehouse.view,
             finance: system.finance.view, support: system.support.view,
-            projectors: system.statuses,
+            projectors: statuses,
             recentEvents: recentEvents(head: head),
             history: history,
-            message: stats?.failure.map { "error: the writer stopped: \($0) (nothing more is appended; quit and restart to reopen the log)" },
+            message: stats?.failure.map { "error: the last commit failed: \($0)" }
+                ?? statuses.first { $0.error != nil }.map { "error: the \($0.name) projector stopped: \($0.error!) (s starts it again)" },
             readOnly: system.writer == nil)
     }
 
@@ -196,14 +198,14 @@ public final class ShopDashboardSource: DashboardDataSource {
         guard count > 0, position >= 1 else { return [] }
         var lines: [EventLine] = []
         lines.reserveCapacity(count)
-        try? system.log.read(from: position, through: position + UInt64(count) - 1) { record in
+        try? system.store.read(from: position, through: position + UInt64(count) - 1) { record in
             lines.append(Self.line(record, details: details))
             return true
         }
         return lines
     }
 
-    static func line(_ record: RecordView, details: Bool) -> EventLine {
+    static func line(_ record: EventView, details: Bool) -> EventLine {
         let type = record.type
         let stream = record.stream
         guard let event = try? ShopEvent.decode(record) else {
@@ -242,7 +244,7 @@ public final class ShopDashboardSource: DashboardDataSource {
     /// Views as of `position`, folded from the nearest kept fold at or before it (from position
     /// 1 when there is none), so that stepping in either direction stays quick on a long log.
     public func viewsAsOf(_ position: UInt64) -> DashboardViews? {
-        let target = min(position, system.log.head)
+        let target = min(position, system.store.head)
         var fold = meters.withLock { m -> ShopFold in
             m.timeTravel.last { $0.position <= target } ?? ShopFold()
         }
@@ -250,7 +252,7 @@ public final class ShopDashboardSource: DashboardDataSource {
         var kept: [ShopFold] = []
         do {
             if fold.position < target {
-                try system.log.read(from: fold.position + 1, through: target) { record in
+                try system.store.read(from: fold.position + 1, through: target) { record in
                     try fold.apply(record)
                     if fold.position % spacing == 0 && fold.position < target { kept.append(fold) }
                     return true

@@ -9,10 +9,21 @@ final class PendingAppend: @unchecked Sendable {
     // @unchecked: `events` is immutable; `completion` is called exactly once, by the leader
     // that commits (or refuses) the batch.
     let events: [NewEvent]
+    /// The head the batch was decided against (see ``AppendBatch/expectedHead``).
+    let expectedHead: UInt64?
+    /// The commit time the writer named, if any.
+    let timestamp: Int64?
     let completion: @Sendable (Result<AppendResult, LogError>) -> Void
-    init(events: [NewEvent], completion: @escaping @Sendable (Result<AppendResult, LogError>) -> Void) {
+    init(events: [NewEvent], expectedHead: UInt64? = nil, timestamp: Int64? = nil,
+         completion: @escaping @Sendable (Result<AppendResult, LogError>) -> Void) {
         self.events = events
+        self.expectedHead = expectedHead
+        self.timestamp = timestamp
         self.completion = completion
+    }
+
+    convenience init(_ batch: AppendBatch, completion: @escaping @Sendable (Result<AppendResult, LogError>) -> Void) {
+        self.init(events: batch.events, expectedHead: batch.expectedHead, timestamp: batch.timestampNanos, completion: completion)
     }
 }
 
@@ -36,9 +47,14 @@ extension EventLog {
 
     /// Queues one atomic batch; `completion` runs once the batch is durable (or has failed), on
     /// whichever thread committed it. Nothing of a failed batch is ever readable.
+    ///
+    /// Completions run on a serial queue of their own, never on the thread that holds commit
+    /// leadership: a completion may append again, wait for an append, or close the log.
     public func append(_ events: [NewEvent], completion: @escaping @Sendable (Result<AppendResult, LogError>) -> Void) {
+        let deliver = completionQueue
+        let pending = PendingAppend(events: events) { result in deliver.async { completion(result) } }
         // The caller must not block: the committer thread leads when no one else does.
-        switch enqueue([PendingAppend(events: events, completion: completion)], claimLeadership: false) {
+        switch enqueue([pending], claimLeadership: false) {
         case .refused(let error): completion(.failure(error))
         case .lead: workAvailable.signal()
         case .follow: break
@@ -53,10 +69,16 @@ extension EventLog {
     /// Appends several atomic batches (each all-or-nothing on its own) in one group commit, and
     /// blocks until all are durable or refused. Results are in the order of `batches`.
     public func appendBatches(_ batches: [[NewEvent]]) -> [Result<AppendResult, LogError>] {
+        append(batches.map { AppendBatch($0) })
+    }
+
+    /// Appends several atomic batches, each with its own expectations, in one group commit, and
+    /// blocks until all are durable or refused. Results are in the order of `batches`.
+    public func append(_ batches: [AppendBatch]) -> [Result<AppendResult, LogError>] {
         let done = DispatchSemaphore(value: 0)
         let results = ResultsBox(count: batches.count)
-        let pending = batches.enumerated().map { (i, events) in
-            PendingAppend(events: events) { result in
+        let pending = batches.enumerated().map { (i, batch) in
+            PendingAppend(batch) { result in
                 results.set(i, result)
                 done.signal()
             }
@@ -94,7 +116,7 @@ extension EventLog {
     }
 
     /// Commits everything queued, until the queue is empty, then gives up leadership.
-    private func lead() {
+    func lead() {
         while true {
             let group = queue.withLock { q -> [PendingAppend] in
                 if q.pending.isEmpty { q.leaderActive = false }
@@ -139,7 +161,7 @@ extension EventLog {
 
     /// Commits a group of batches: checks versions, encodes all accepted batches into one
     /// buffer, writes it with one `pwrite` and makes it durable with one `fdatasync`.
-    private func commit(_ group: [PendingAppend]) {
+    func commit(_ group: [PendingAppend]) {
         // The writer state moves into a local for the commit: one exclusive access instead of
         // one per field per record.
         var w = writer.take()!
@@ -167,6 +189,12 @@ extension EventLog {
         var versions: [UInt64] = []
 
         for (index, p) in group.enumerated() {
+            if let expected = p.expectedHead, expected != next - 1 {
+                p.completion(.failure(LogError(
+                    .headMoved, "expected the head at \(expected), but it is at \(next - 1); nothing was appended",
+                    position: next - 1)))
+                continue
+            }
             if let problem = claimVersions(p.events, in: &w.streamVersions!, into: &versions) {
                 p.completion(.failure(problem))
                 continue
@@ -177,7 +205,7 @@ extension EventLog {
             let lastIndex = p.events.count - 1
             p.events.withUnsafeBufferPointer { events in
                 for i in events.indices {
-                    buffer.append(position: next, streamVersion: versions[i], timestamp: now, endsBatch: i == lastIndex, event: events.baseAddress! + i)
+                    buffer.append(position: next, streamVersion: versions[i], timestamp: p.timestamp ?? now, endsBatch: i == lastIndex, event: events.baseAddress! + i)
                     next += 1
                 }
             }
@@ -303,7 +331,7 @@ extension EventLog {
 
     /// Builds the stream-version index by reading the whole log once, on the first append.
     /// Opening stays independent of the log's length; the first append of a writer pays this.
-    private func loadStreamVersions() throws -> [StreamKey: UInt64] {
+    func loadStreamVersions() throws -> [StreamKey: UInt64] {
         // Start from the snapshot a clean close left, when it belongs to this log.
         var versions: [StreamKey: UInt64] = [:]
         var from: UInt64 = 1

@@ -121,13 +121,6 @@ extension EventLog {
         }
     }
 
-    /// Owned copies of the records in `from...through`.
-    public func events(from: UInt64, through: UInt64 = .max) throws -> [RecordedEvent] {
-        var out: [RecordedEvent] = []
-        try read(from: from, through: through) { out.append($0.materialize()); return true }
-        return out
-    }
-
     /// A chunk that starts at or before `position` and contains it; `position <= limit <= head`.
     func chunk(from position: UInt64, limit: UInt64) throws -> LogChunk {
         if let cached = shared.withLock({ Self.tailChunk(containing: position, in: $0.tail) }) {
@@ -187,6 +180,9 @@ extension EventLog {
             return ready
         }
         for c in ready { c.resume() }
+        headChanged.lock()
+        headChanged.broadcast()
+        headChanged.unlock()
     }
 
     /// Suspends until the head passes `position`, the log closes, or the task is cancelled.

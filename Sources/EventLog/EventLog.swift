@@ -2,35 +2,8 @@
 import Glibc
 #endif
 import Dispatch
+import Foundation
 import Synchronization
-
-/// The backend-neutral face of an event store, so that a second backend (PostgreSQL) can sit
-/// beside the file log. Positions are contiguous from 1; `head` is the last durable position.
-public protocol EventStore: AnyObject, Sendable {
-    /// The last durable position; 0 when the log is empty.
-    var head: UInt64 { get }
-    /// Appends one atomic batch and returns once it is durable.
-    func append(_ events: [NewEvent]) throws -> AppendResult
-    /// Calls `body` for each record in `from...through` (clamped to the head) until it returns false.
-    func read(from: UInt64, through: UInt64, _ body: (RecordView) throws -> Bool) throws
-    /// An async sequence of batches from `position` on: catch-up from disk, then live.
-    func subscribe(from position: UInt64) -> LogSubscription
-}
-
-/// Where an appended batch landed.
-public struct AppendResult: Sendable, Equatable {
-    public var firstPosition: UInt64
-    public var lastPosition: UInt64
-}
-
-/// How hard an append works to be durable before it is acknowledged.
-public enum Durability: String, Sendable, Equatable {
-    /// One fdatasync per group commit: an acknowledged event survives a power cut. The default.
-    case full = "durable"
-    /// No fdatasync: survives a crash of Prism, not of the machine. For demos on slow disks; the
-    /// dashboard shows it.
-    case relaxed
-}
 
 /// What opening the log found and did.
 public struct OpenReport: Sendable, Equatable {
@@ -74,7 +47,7 @@ public struct LogOptions: Sendable {
 /// Threads: appends are queued and committed by one internal committer thread; reads and
 /// subscriptions run on the caller's thread or task. Shared state sits behind one `Mutex`, held
 /// only to copy references or numbers, never across I/O.
-public final class EventLog: EventStore, @unchecked Sendable {
+public final class EventLog: @unchecked Sendable {
     // @unchecked: the mutable writer state (`writer`) is touched only by the committer thread
     // (or by `open` before that thread starts); everything else is a `let`, a `Mutex` or an
     // `Atomic`.
@@ -93,6 +66,11 @@ public final class EventLog: EventStore, @unchecked Sendable {
     let workAvailable = DispatchSemaphore(value: 0)
     let committerDone = DispatchSemaphore(value: 0)
     let followerStop = Atomic<Bool>(false)
+    /// Broadcast whenever the head moves or the log closes, for threads that block on the head
+    /// (subscription feeders); async waiters are in `Shared.waiters`.
+    let headChanged = NSCondition()
+    /// Where completions of callback appends run: off the committing thread, in order.
+    let completionQueue = DispatchQueue(label: "prism-log-completions")
     let streamIndexRecordsRead = Atomic<UInt64>(0)
     var followerStopped: Bool { followerStop.load(ordering: .acquiring) }
 
@@ -174,6 +152,9 @@ public final class EventLog: EventStore, @unchecked Sendable {
             return s.waiters.map(\.continuation)
         }
         for w in waiters { w.resume() }
+        headChanged.lock()
+        headChanged.broadcast()
+        headChanged.unlock()
     }
 
     /// A log nobody closed: release the files and the lock, and let the thread go. No waiting

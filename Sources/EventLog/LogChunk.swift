@@ -4,7 +4,7 @@
 /// The in-memory tail is a list of chunks (one per group commit), and reads from disk produce
 /// chunks too, so readers and subscribers handle one shape whatever the source. Chunks are
 /// shared by reference and never mutated, which is what makes handing them across threads safe.
-public final class LogChunk: Sendable {
+public final class LogChunk: EventBatchStorage {
     /// Position of the first record in the chunk.
     public let firstPosition: UInt64
     /// Record bytes, exactly as in the segment file.
@@ -43,27 +43,5 @@ public final class LogChunk: Sendable {
             }
             return true
         }
-    }
-}
-
-/// A slice of a chunk: what a subscription hands out.
-public struct LogBatch: Sendable {
-    public let chunk: LogChunk
-    public let first: UInt64
-    public let last: UInt64
-
-    public var count: Int { Int(last - first + 1) }
-
-    /// Calls `body` for every record of the batch, in position order.
-    public func forEach(_ body: (RecordView) throws -> Void) rethrows {
-        try chunk.forEach(from: first, through: last) { try body($0); return true }
-    }
-
-    /// Owned copies of the records.
-    public func events() -> [RecordedEvent] {
-        var out: [RecordedEvent] = []
-        out.reserveCapacity(count)
-        forEach { out.append($0.materialize()) }
-        return out
     }
 }

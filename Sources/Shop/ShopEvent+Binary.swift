@@ -1,5 +1,5 @@
 import CQRS
-import EventLog
+import EventStore
 
 /// The compact binary payload of each ``ShopEvent``.
 ///
@@ -72,7 +72,7 @@ extension ShopEvent {
             expectedVersion: expectedVersion)
     }
 
-    public static func decode(_ record: RecordView) throws -> ShopEvent {
+    public static func decode(_ record: EventView) throws -> ShopEvent {
         try decode(typeBytes: record.typeBytes, payload: record.payload, position: record.position)
     }
 
@@ -140,7 +140,7 @@ extension ShopEvent {
     }
 }
 
-/// The event type named by a record's type bytes, found by comparing bytes (``RecordView/typeIs(_:)``
+/// The event type named by a record's type bytes, found by comparing bytes (``EventView/typeIs(_:)``
 /// does the same) so the decoder allocates no `String` on the happy path.
 private enum TypeTag {
     case productRegistered, productRestocked, priceChanged, orderPlaced, paymentReceived

@@ -1,5 +1,5 @@
 import CQRS
-import EventLog
+import EventStore
 
 /// The four views at one position, as `prism views` prints them.
 public struct ShopViews: Sendable, Equatable {
@@ -55,7 +55,7 @@ public struct ShopFold: Sendable {
     }
 
     /// Decodes a record of the log and applies it.
-    public mutating func apply(_ record: RecordView) throws {
+    public mutating func apply(_ record: EventView) throws {
         apply(try ShopEvent.decode(record), meta: EventMeta(record))
     }
 

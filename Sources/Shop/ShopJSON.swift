@@ -1,4 +1,4 @@
-import EventLog
+import EventStore
 
 /// Hand-written JSON for the views (SPEC section 3) and the export lines (SPEC section 4).
 ///
@@ -365,7 +365,7 @@ public enum ShopJSON {
     }
 
     /// The export line of a record of the log; throws ``ShopDecodingError`` on bad bytes.
-    public static func exportLine(_ record: RecordView) throws -> String {
+    public static func exportLine(_ record: EventView) throws -> String {
         exportLine(
             try ShopEvent.decode(record), position: record.position, stream: record.stream,
             version: record.streamVersion, timestampNanos: record.timestampNanos,
@@ -373,7 +373,7 @@ public enum ShopJSON {
     }
 
     /// Appends the export line of a record of the log to `buffer` (no newline).
-    public static func appendExportLine(_ record: RecordView, to buffer: inout [UInt8]) throws {
+    public static func appendExportLine(_ record: EventView, to buffer: inout [UInt8]) throws {
         appendExportLine(
             try ShopEvent.decode(record), position: record.position, stream: record.stream,
             version: record.streamVersion, timestampNanos: record.timestampNanos,

@@ -1,5 +1,5 @@
 import CQRS
-import EventLog
+import EventStore
 import Foundation
 import Shop
 import Synchronization
@@ -36,8 +36,14 @@ final class EmbeddedBackend: WalkthroughBackend {
     let system: ShopSystem
     private let generator: Mutex<LoadGenerator>
 
-    init(directory: String, seed: UInt64) throws {
-        system = try ShopSystem(directory: directory, mode: .write(.full), seed: seed, rate: 200)
+    init(directory: String, seed: UInt64, opener: StoreOpener) throws {
+        let store = try opener.open(directory, .write(.full))
+        do {
+            system = try ShopSystem(store: store, directory: directory, seed: seed, rate: 200)
+        } catch {
+            store.close()
+            throw error
+        }
         // A generator of its own for `generate`, seeded differently from the load's so that the
         // two never repeat each other's choices.
         generator = Mutex(LoadGenerator(seed: seed &+ 1))
@@ -94,14 +100,14 @@ final class ChildWriterBackend: WalkthroughBackend {
     }
     private let state = Mutex(State())
 
-    init(directory: String, seed: UInt64, prismBinary: String) throws {
+    init(directory: String, seed: UInt64, prismBinary: String, opener: StoreOpener) throws {
         self.directory = directory
         self.binary = prismBinary
         self.seed = seed
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try Self.spawn(binary: prismBinary, directory: directory, seed: seed, state: state)
         do {
-            system = try ShopSystem(directory: directory, mode: .readOnly)
+            system = try ShopSystem(store: try opener.open(directory, .readOnly), directory: directory)
         } catch {
             Self.kill(state: state, signal: SIGTERM)
             throw error

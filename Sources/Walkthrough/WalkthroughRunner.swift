@@ -1,6 +1,6 @@
 import CQRS
 import Dashboard
-import EventLog
+import EventStore
 import Foundation
 import Shop
 import Synchronization
@@ -52,10 +52,13 @@ public actor WalkthroughRunner {
         public var expectTimeout: Duration
         /// How long a `wait` waits.
         public var waitTimeout: Duration
+        /// Opens the store of each run's fresh folder (the command line says which backend).
+        public var opener: StoreOpener
 
-        public init(rootDirectory: String, prismBinary: String? = nil, seed: UInt64 = 42,
+        public init(rootDirectory: String, opener: StoreOpener, prismBinary: String? = nil, seed: UInt64 = 42,
                     expectTimeout: Duration = .seconds(10), waitTimeout: Duration = .seconds(30)) {
             self.rootDirectory = rootDirectory
+            self.opener = opener
             self.prismBinary = prismBinary
             self.seed = seed
             self.expectTimeout = expectTimeout
@@ -158,7 +161,7 @@ public actor WalkthroughRunner {
             backend = nil
             display.update { $0.source = nil; $0.childLoad = nil }
             await old.close()
-            try? FileManager.default.removeItem(atPath: old.system.directory)
+            if let folder = old.system.directory { try? FileManager.default.removeItem(atPath: folder) }
         }
         runs += 1
         let dir = options.rootDirectory + "/run-\(runs)"
@@ -168,9 +171,9 @@ public actor WalkthroughRunner {
             guard let binary = options.prismBinary else {
                 throw BackendError("this walkthrough crashes the writer, so it needs the prism executable to run one")
             }
-            b = try ChildWriterBackend(directory: dir, seed: options.seed, prismBinary: binary)
+            b = try ChildWriterBackend(directory: dir, seed: options.seed, prismBinary: binary, opener: options.opener)
         } else {
-            b = try EmbeddedBackend(directory: dir, seed: options.seed)
+            b = try EmbeddedBackend(directory: dir, seed: options.seed, opener: options.opener)
         }
         backend = b
         lastReply = nil
@@ -271,7 +274,7 @@ public actor WalkthroughRunner {
         case .sleep(let ms):
             try? await Task.sleep(for: .milliseconds(ms))
         case .travel(let p):
-            travel = p.map { min($0, max(1, system.log.head)) }
+            travel = p.map { min($0, max(1, system.store.head)) }
             let t = travel
             display.update { $0.travel = t; $0.travelGeneration += 1 }
         case .crashWriter:
@@ -307,7 +310,7 @@ public actor WalkthroughRunner {
     /// Read-your-writes: until the projector (or all running ones) has applied everything up to
     /// the head as of now (and the last acknowledged command), and is not rebuilding.
     private func wait(for projector: String?, system: ShopSystem) async throws {
-        var target = system.log.head
+        var target = system.store.head
         if case .accepted(let p) = lastReply { target = max(target, p) }
         let names = projector.map { [$0] } ?? ShopSystem.projectorNames.filter { !system.isStopped(projector: $0) }
         if let p = projector, system.isStopped(projector: p) {
@@ -382,7 +385,7 @@ public actor WalkthroughRunner {
         let system = backend.system
         let parts = PathSegment.split(path)
         switch parts.first {
-        case "head": return "\(system.log.head)"
+        case "head": return "\(system.store.head)"
         case "writer": return backend.writerState
         case "load":
             let load = backend.load
@@ -403,7 +406,7 @@ public actor WalkthroughRunner {
             }
         case "acked":
             if parts.count == 1 { return "\(acknowledged.count)" }
-            return "\(try missingAcknowledged(system.log))"
+            return "\(try missingAcknowledged(system.store))"
         default:
             break
         }
@@ -418,7 +421,7 @@ public actor WalkthroughRunner {
         }
         let json: String
         if let at = travel {
-            let views = try ShopSystem.views(of: system.log, asOf: at)
+            let views = try ShopSystem.views(of: system.store, asOf: at)
             switch view {
             case "shoppers": json = views.shoppers.json
             case "warehouse": json = views.warehouse.json
@@ -481,7 +484,7 @@ public actor WalkthroughRunner {
 
     /// Acknowledged commands whose event is not at the position the writer gave, with the
     /// command id it was sent with.
-    private func missingAcknowledged(_ log: EventLog) throws -> Int {
+    private func missingAcknowledged(_ log: any EventStore) throws -> Int {
         var missing = 0
         for (position, id) in acknowledged {
             var found = false

@@ -90,14 +90,15 @@ struct DashboardCommand: ParsableCommand {
 
     func run() throws {
         let options = try screen.dashboardOptions()
-        let directory = data.directory
+        let (store, directory) = try data.openForWriting(relaxed ? .relaxed : .full)
         let system: ShopSystem
         do {
-            system = try ShopSystem(directory: directory, mode: .write(relaxed ? .relaxed : .full), seed: seed, rate: rate)
+            system = try ShopSystem(store: store, directory: directory, seed: seed, rate: rate)
         } catch {
-            throw CLIFailure.opening(error, directory)
+            store.close()
+            throw CLIFailure.opening(error, store.description)
         }
-        let endpoint = try? CommandEndpoint(dataDirectory: directory, system: system)
+        let endpoint = directory.flatMap { try? CommandEndpoint(dataDirectory: $0, system: system) }
         if !paused { system.load?.resume() }
         defer {
             endpoint?.close()
@@ -117,12 +118,13 @@ struct WatchCommand: ParsableCommand {
 
     func run() throws {
         let options = try screen.dashboardOptions()
-        let directory = data.directory
+        let (store, directory) = try data.openForReading("`prism watch`")
         let system: ShopSystem
         do {
-            system = try ShopSystem(directory: directory, mode: .readOnly)
+            system = try ShopSystem(store: store, directory: directory)
         } catch {
-            throw CLIFailure.opening(error, directory)
+            store.close()
+            throw CLIFailure.opening(error, store.description)
         }
         defer { _ = try? runBlocking { await system.close() } }
         try runDashboard(ShopDashboardSource(system: system), options)

@@ -3,18 +3,6 @@ import EventLog
 import Foundation
 import Shop
 
-/// Opens the log read-only for commands that only read; exit 3 when there is none.
-func openForReading(_ data: DataOptions) throws -> EventLog {
-    let directory = data.directory
-    guard data.hasLog else {
-        throw CLIFailure.unavailable("no event log in \(directory) (run `prism` or `prism serve` first, or pass --data DIR)")
-    }
-    do {
-        return try EventLog.openReadOnly(directory: directory)
-    } catch {
-        throw CLIFailure.opening(error, directory)
-    }
-}
 
 struct ViewsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -29,7 +17,7 @@ struct ViewsCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let log = try openForReading(data)
+        let (log, _) = try data.openForReading("`prism views`")
         defer { log.close() }
         let head = log.head
         if let at, at > head {
@@ -96,7 +84,7 @@ struct ExportCommand: ParsableCommand {
     var to: UInt64?
 
     func run() throws {
-        let log = try openForReading(data)
+        let (log, _) = try data.openForReading("`prism export`")
         defer { log.close() }
         var buffer: [UInt8] = []
         buffer.reserveCapacity(1 << 20)
@@ -126,8 +114,8 @@ struct VerifyCommand: ParsableCommand {
     @OptionGroup var data: DataOptions
 
     func run() throws {
-        let directory = data.directory
-        guard data.hasLog else { throw CLIFailure.unavailable("no event log in \(directory)") }
+        let directory = try data.folder(for: "`prism verify`")
+        guard DataOptions.hasLog(directory) else { throw CLIFailure.unavailable("no event log in \(directory)") }
         let summary: LogVerifier.Summary
         do {
             summary = try LogVerifier.verify(directory: directory)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CQRS
 import Dashboard
+import EventLog
 import Foundation
 import Shop
 import Synchronization
@@ -44,7 +45,15 @@ struct BenchRender: ParsableCommand {
         defer { if cleanup { try? FileManager.default.removeItem(atPath: directory) } }
         let system: ShopSystem
         do {
-            system = try ShopSystem(directory: directory, mode: .write(.relaxed), seed: 42, rate: rate)
+            var options = LogOptions()
+            options.durability = .relaxed
+            let log = try EventLog.open(directory: directory, options: options)
+            do {
+                system = try ShopSystem(store: log, directory: directory, seed: 42, rate: rate)
+            } catch {
+                log.close()
+                throw error
+            }
         } catch { throw CLIFailure.opening(error, directory) }
         defer { _ = try? runBlocking { await system.close() } }
 
@@ -55,7 +64,7 @@ struct BenchRender: ParsableCommand {
             system.load?.pause()
             // Let the rates settle to zero (they look back ~1.5 s) and the projectors catch up,
             // so the idle phase is truly idle.
-            _ = try? runBlocking { await system.waitForViews(position: system.log.head) }
+            _ = try? runBlocking { await system.waitForViews(position: system.store.head) }
             Thread.sleep(forTimeInterval: 2)
         }
         print(try phase(system, load: 0))

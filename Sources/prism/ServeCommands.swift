@@ -21,29 +21,35 @@ struct ServeCommand: ParsableCommand {
     var relaxed = false
 
     func run() throws {
-        let directory = data.directory
-        let system: ShopSystem
-        do {
-            system = try ShopSystem(directory: directory, mode: .write(relaxed ? .relaxed : .full), seed: seed, rate: rate)
-        } catch {
-            throw CLIFailure.opening(error, directory)
-        }
-        if let cut = system.log.report.truncation {
+        let (store, directory) = try data.openForWriting(relaxed ? .relaxed : .full)
+        if let log = store as? EventLog, let cut = log.report.truncation {
             printError("recovered: cut \(cut.bytes) bytes at position \(cut.position) (\(cut.reason)) in \(cut.file)")
         }
-        let endpoint: CommandEndpoint
+        let system: ShopSystem
         do {
-            endpoint = try CommandEndpoint(dataDirectory: directory, system: system)
+            system = try ShopSystem(store: store, directory: directory, seed: seed, rate: rate)
         } catch {
-            _ = try? runBlocking { await system.close() }
-            throw CLIFailure.unavailable("\(error)")
+            store.close()
+            throw CLIFailure.opening(error, store.description)
+        }
+        // The local endpoint lives in the data folder; a memory store has none, so such a
+        // server takes only its own load (a demo of the write path).
+        var endpoint: CommandEndpoint?
+        if let directory {
+            do {
+                endpoint = try CommandEndpoint(dataDirectory: directory, system: system)
+            } catch {
+                _ = try? runBlocking { await system.close() }
+                throw CLIFailure.unavailable("\(error)")
+            }
         }
         if rate > 0 { system.load?.resume() }
-        printError("serving \(directory) (pid \(getpid()), head \(system.log.head), \(system.log.durability.rawValue)); commands: prism send --data \(directory) COMMAND")
+        let how = directory.map { "commands: prism send --data \($0) COMMAND" } ?? "no endpoint: a memory store has no folder"
+        printError("serving \(store.description) (pid \(getpid()), head \(store.head), \(store.durabilityLabel)); \(how)")
         let sig = waitForTerminationSignal()
-        endpoint.close()
+        endpoint?.close()
         _ = try? runBlocking { await system.close() }
-        printError("stopped on signal \(sig); head \(system.log.head)")
+        printError("stopped on signal \(sig); head \(store.head)")
     }
 }
 
@@ -73,7 +79,7 @@ struct SendCommand: ParsableCommand {
         }
         // Syntax first, so a typo is a usage error whether or not a writer runs.
         do { _ = try CommandParser.parse(text) } catch { throw CLIFailure.usage("\(error)") }
-        let directory = data.directory
+        let directory = try data.folder(for: "`prism send`")
         let reply: CommandReply
         do {
             if let viaEndpoint = try CommandEndpoint.send(text, commandId: id, dataDirectory: directory) {
@@ -96,14 +102,14 @@ struct SendCommand: ParsableCommand {
 
     /// No writer is listening: open the log ourselves (taking the writer lock) for one command.
     private func sendDirectly(_ text: String, directory: String) throws -> CommandReply {
-        let log: EventLog
+        let (log, _) = try data.openForWriting(.full)
+        defer { log.close() }
+        let writer: CommandWriter<ShopDomain>
         do {
-            log = try EventLog.open(directory: directory)
+            writer = try CommandWriter(domain: ShopDomain(), store: log)
         } catch {
             throw CLIFailure.opening(error, directory)
         }
-        defer { log.close() }
-        let writer = try CommandWriter(domain: ShopDomain(), log: log)
         defer { writer.stop() }
         let id = self.id
         return try runBlocking { await CommandText.submit(text, commandId: id, to: writer) }

@@ -1,23 +1,79 @@
 import CQRS
+import EventLog
 import ArgumentParser
 import Dispatch
 import Foundation
 import Synchronization
 
-/// `--data DIR`, shared by every subcommand. Default: `$PRISM_DATA`, else
+/// Where the events live, as the command line names it.
+enum StoreLocation: Equatable, CustomStringConvertible {
+    /// The file log in a folder (the embedded default).
+    case file(String)
+    /// In this process's memory: a demo that leaves nothing on disk.
+    case memory
+
+    var description: String {
+        switch self {
+        case .file(let d): "file:\(d)"
+        case .memory: "memory"
+        }
+    }
+
+    /// Parses `file:DIR`, `memory`, or a bare folder path (as `--data` takes).
+    static func parse(_ text: String) throws -> StoreLocation {
+        if text == "memory" || text == "memory:" { return .memory }
+        if text.hasPrefix("file:") {
+            let dir = String(text.dropFirst(5))
+            guard !dir.isEmpty else { throw CLIFailure.usage("--store file: needs a folder, e.g. --store file:~/prism-data") }
+            return .file(DataOptions.absolute(dir))
+        }
+        if let colon = text.firstIndex(of: ":"), !text[..<colon].contains("/") {
+            let scheme = text[..<colon]
+            throw CLIFailure.usage("--store \(text): unknown store '\(scheme)'; use file:DIR or memory")
+        }
+        return .file(DataOptions.absolute(text))
+    }
+}
+
+/// `--store file:DIR|memory` and `--data DIR`, shared by every subcommand: the composition root.
+/// This is the one place that names a concrete store; every layer below gets an `EventStore`.
+///
+/// `--data DIR` means `--store file:DIR`. Default: `$PRISM_STORE`, else `$PRISM_DATA`, else
 /// `$XDG_STATE_HOME/prism`, else `~/.local/state/prism`.
 struct DataOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The data folder holding the log.", valueName: "DIR"))
+    @Option(name: .long, help: ArgumentHelp("The data folder holding the log (same as --store file:DIR).", valueName: "DIR"))
     var data: String?
 
-    var directory: String {
-        let env = ProcessInfo.processInfo.environment
-        let raw: String
-        if let data, !data.isEmpty { raw = data }
-        else if let d = env["PRISM_DATA"], !d.isEmpty { raw = d }
-        else if let x = env["XDG_STATE_HOME"], !x.isEmpty { raw = x + "/prism" }
-        else { raw = (env["HOME"] ?? NSHomeDirectory()) + "/.local/state/prism" }
-        return Self.absolute(raw)
+    @Option(name: .long, help: ArgumentHelp(
+        "Where events live: file:DIR (the file log, the default) or memory (a demo that leaves nothing on disk).",
+        valueName: "STORE"))
+    var store: String?
+
+    func validate() throws {
+        if store != nil && data != nil {
+            throw ValidationError("give either --store or --data, not both (--data DIR means --store file:DIR)")
+        }
+    }
+
+    /// Where the events live.
+    var location: StoreLocation {
+        get throws {
+            let env = ProcessInfo.processInfo.environment
+            if let store, !store.isEmpty { return try StoreLocation.parse(store) }
+            if let data, !data.isEmpty { return .file(Self.absolute(data)) }
+            if let s = env["PRISM_STORE"], !s.isEmpty { return try StoreLocation.parse(s) }
+            if let d = env["PRISM_DATA"], !d.isEmpty { return .file(Self.absolute(d)) }
+            if let x = env["XDG_STATE_HOME"], !x.isEmpty { return .file(Self.absolute(x + "/prism")) }
+            return .file(Self.absolute((env["HOME"] ?? NSHomeDirectory()) + "/.local/state/prism"))
+        }
+    }
+
+    /// The data folder of a file store; a usage error for a store without one.
+    func folder(for purpose: String) throws -> String {
+        switch try location {
+        case .file(let d): return d
+        case .memory: throw CLIFailure.usage("\(purpose) needs a store that outlives one process; a memory store lives and dies inside `prism` or `prism serve`")
+        }
     }
 
     static func absolute(_ path: String) -> String {
@@ -26,10 +82,51 @@ struct DataOptions: ParsableArguments {
         return FileManager.default.currentDirectoryPath + "/" + expanded
     }
 
-    /// True when a log already exists there.
-    var hasLog: Bool {
+    /// True when a log already exists in `directory`.
+    static func hasLog(_ directory: String) -> Bool {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         return names.contains { $0.hasPrefix("seg-") && $0.hasSuffix(".log") }
+    }
+
+    /// Opens the store for writing (creating a file log when the folder has none).
+    func openForWriting(_ durability: Durability, options: LogOptions = LogOptions()) throws -> (any EventStore, folder: String?) {
+        switch try location {
+        case .memory:
+            return (InMemoryEventStore(), nil)
+        case .file(let directory):
+            var options = options
+            options.durability = durability
+            do {
+                return (try EventLog.open(directory: directory, options: options), directory)
+            } catch {
+                throw CLIFailure.opening(error, directory)
+            }
+        }
+    }
+
+    /// Opens an existing store to read or follow; exit 3 when there is none.
+    func openForReading(_ purpose: String) throws -> (any EventStore, folder: String?) {
+        let directory = try folder(for: purpose)
+        guard Self.hasLog(directory) else {
+            throw CLIFailure.unavailable("no event log in \(directory) (run `prism` or `prism serve` first, or pass --data DIR)")
+        }
+        do {
+            return (try EventLog.openReadOnly(directory: directory), directory)
+        } catch {
+            throw CLIFailure.opening(error, directory)
+        }
+    }
+
+    /// How layers that make fresh stores (the walkthroughs) open them: the file log.
+    static let fileOpener = StoreOpener { directory, access in
+        switch access {
+        case .write(let durability):
+            var options = LogOptions()
+            options.durability = durability
+            return try EventLog.open(directory: directory, options: options)
+        case .readOnly:
+            return try EventLog.openReadOnly(directory: directory)
+        }
     }
 }
 

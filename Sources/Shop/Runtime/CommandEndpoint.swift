@@ -83,7 +83,9 @@ public final class CommandEndpoint: Sendable {
             let id = parts[0] == "-" ? nil : String(parts[0])
             let text = String(parts[1])
             // Wait on this thread for the outcome (durable, or rejected).
-            reply = (try? runBlocking { await system.submit(text: text, commandId: id) }) ?? .failed("no answer")
+            // A full writer queue is answered at once (`error: the writer is busy ...`), never queued
+            // without bound.
+            reply = (try? runBlocking { await system.submit(text: text, commandId: id, busyTimeout: .zero) }) ?? .failed("no answer")
         }
         writeAll(client, reply.wireLine + "\n")
     }
@@ -103,7 +105,7 @@ public final class CommandEndpoint: Sendable {
         case "status" where words.count == 1: break
         default: return "error: unknown control request !\(request): one of !pause, !resume, !rate N, !status"
         }
-        return "ok load=\(load.isPaused ? "paused" : "live") rate=\(Int(load.rate)) head=\(system.log.head)"
+        return "ok load=\(load.isPaused ? "paused" : "live") rate=\(Int(load.rate)) head=\(system.store.head)"
     }
 
     /// Sends a load-control request (`pause`, `resume`, `rate N`, `status`; see `control`) to the

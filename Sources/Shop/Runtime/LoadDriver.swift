@@ -13,8 +13,6 @@ public final class LoadDriver: Sendable {
     private let generator: GeneratorBox
     private let settings = Mutex<(rate: Double, paused: Bool, stopped: Bool)>((200, true, false))
     private let done = DispatchSemaphore(value: 0)
-    /// Never let the writer's queue grow past this: a slow disk slows the load, not memory.
-    static let maxQueued = 20_000
 
     public init(writer: CommandWriter<ShopDomain>, seed: UInt64, rate: Double) {
         self.writer = writer
@@ -70,8 +68,11 @@ public final class LoadDriver: Sendable {
         pacer.last = now
         if paused { pacer.due = 0; return true }
         pacer.due = min(pacer.due + rate * elapsed, max(1, rate))  // catch up at most one second
-        var n = Int(pacer.due)
-        if n == 0 || writer.queuedCount > Self.maxQueued { return true }
+        // Never more than the writer's room for generated commands: a slow disk slows the load,
+        // not memory, and a client command never waits behind more than one turn of load.
+        let room = max(0, writer.generatedPerTurn - writer.queuedGeneratedCount)
+        var n = min(Int(pacer.due), room)
+        if n == 0 { return true }
         pacer.due -= Double(n)
         let box = generator
         while n > 0 {

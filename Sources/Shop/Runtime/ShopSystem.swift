@@ -1,57 +1,51 @@
 import CQRS
-import EventLog
+import EventStore
 import Foundation
 
-/// The running shop: the log, the writer with its write model, the four projectors, the load
-/// generator and the local command endpoint, assembled once so that the dashboard, `serve`,
-/// `send`, the benchmarks and the tests all run the same system.
+/// The running shop: the store, the writer with its write model, the four projectors and the
+/// load generator, assembled once so that the dashboard, `serve`, `send`, the benchmarks and the
+/// tests all run the same system. It takes a store that the composition root (the command line)
+/// opened, and never knows which backend that is.
 public final class ShopSystem: Sendable {
-    public enum Mode: Sendable {
-        /// Owns the log: takes the writer lock, runs the writer.
-        case write(Durability)
-        /// Follows a log another process writes (`prism watch`); no writer, no load.
-        case readOnly
-    }
-
-    public let directory: String
-    public let log: EventLog
-    /// Nil in read-only mode.
+    /// The local folder of the store, where the command endpoint's socket lives; nil for a store
+    /// without one (memory, a database).
+    public let directory: String?
+    public let store: any EventStore
+    /// Nil when the store is read-only (`prism watch`).
     public let writer: CommandWriter<ShopDomain>?
     public let shoppers: Projector<ShoppersProjection>
     public let warehouse: Projector<WarehouseProjection>
     public let finance: Projector<FinanceProjection>
     public let support: Projector<SupportProjection>
-    /// Nil in read-only mode.
+    /// Nil when the store is read-only.
     public let load: LoadDriver?
 
-    /// Opens the log in `directory` (creating it in write mode), rebuilds the write model and
-    /// starts the four projectors. The load generator is created paused at `rate` commands/s.
-    public init(directory: String, mode: Mode, seed: UInt64 = 42, rate: Double = 200, options: LogOptions = LogOptions()) throws {
+    /// Rebuilds the write model (unless the store is read-only) and starts the four projectors.
+    /// The load generator is created paused at `rate` commands/s. On failure the store is left
+    /// open: it is the caller's.
+    public init(
+        store: any EventStore, directory: String? = nil, seed: UInt64 = 42, rate: Double = 200,
+        generatedPerTurn: Int = 2_000
+    ) throws {
         self.directory = directory
-        switch mode {
-        case .write(let durability):
-            var options = options
-            options.durability = durability
-            log = try EventLog.open(directory: directory, options: options)
-            do {
-                let writer = try CommandWriter(domain: ShopDomain(), log: log)
-                self.writer = writer
-                load = LoadDriver(writer: writer, seed: seed, rate: rate)
-            } catch {
-                log.close()
-                throw error
-            }
-        case .readOnly:
-            log = try EventLog.openReadOnly(directory: directory, options: options)
+        self.store = store
+        if store.isReadOnly {
             writer = nil
             load = nil
+        } else {
+            let writer = try CommandWriter(domain: ShopDomain(), store: store, generatedPerTurn: generatedPerTurn)
+            self.writer = writer
+            load = LoadDriver(writer: writer, seed: seed, rate: rate)
         }
-        shoppers = Projector(ShoppersProjection(), log: log)
-        warehouse = Projector(WarehouseProjection(), log: log)
-        finance = Projector(FinanceProjection(), log: log)
-        support = Projector(SupportProjection(), log: log)
+        shoppers = Projector(ShoppersProjection(), store: store)
+        warehouse = Projector(WarehouseProjection(), store: store)
+        finance = Projector(FinanceProjection(), store: store)
+        support = Projector(SupportProjection(), store: store)
         for name in Self.projectorNames { start(projector: name) }
     }
+
+    /// Where the shop's events live, for a status line: `file /path`, `memory`.
+    public var storeDescription: String { store.description }
 
     public static let projectorNames = ["shoppers", "warehouse", "finance", "support"]
 
@@ -93,27 +87,37 @@ public final class ShopSystem: Sendable {
     }
 
     /// Parses a command in the text form and submits it; see ``CommandText/submit``.
-    public func submit(text: String, commandId: String? = nil) async -> CommandReply {
+    public func submit(text: String, commandId: String? = nil, busyTimeout: Duration = .seconds(30)) async -> CommandReply {
         guard let writer else { return .failed("this dashboard is read-only; commands go to the writer's endpoint") }
-        return await CommandText.submit(text, commandId: commandId, to: writer)
+        return await CommandText.submit(text, commandId: commandId, to: writer, busyTimeout: busyTimeout)
     }
 
-    /// Stops the load, the endpoint, the projectors and the writer, then closes the log.
+    /// Stops the load, the projectors and the writer, then closes the store. The blocking parts
+    /// (joining the load's and the writer's threads, the store's last commit) run on a thread of
+    /// their own, never on the cooperative pool.
     public func close() async {
-        load?.stop()
         for name in Self.projectorNames { stop(projector: name) }
         await shoppers.shutdown()
         await warehouse.shutdown()
         await finance.shutdown()
         await support.shutdown()
-        writer?.stop()
-        log.close()
+        let (load, writer, store) = (self.load, self.writer, self.store)
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            let thread = Thread {
+                load?.stop()
+                writer?.stop()
+                store.close()
+                done.resume()
+            }
+            thread.name = "prism-close"
+            thread.start()
+        }
     }
 
-    /// The four views folded from the log as of `position` (time travel), in one pass.
-    public static func views(of log: EventLog, asOf position: UInt64) throws -> ShopViews {
+    /// The four views folded from the store as of `position` (time travel), in one pass.
+    public static func views(of store: any EventStore, asOf position: UInt64) throws -> ShopViews {
         var fold = ShopFold()
-        try log.read(from: 1, through: position) { record in
+        try store.read(from: 1, through: position) { record in
             try fold.apply(record)
             return true
         }
@@ -178,7 +182,9 @@ public enum CommandReply: Sendable, Equatable, CustomStringConvertible {
 
 /// The one path from a line of text to the writer, shared by the palette, `send` and the endpoint.
 public enum CommandText {
-    public static func submit(_ text: String, commandId: String?, to writer: CommandWriter<ShopDomain>) async -> CommandReply {
+    public static func submit(
+        _ text: String, commandId: String?, to writer: CommandWriter<ShopDomain>, busyTimeout: Duration = .seconds(30)
+    ) async -> CommandReply {
         let command: ShopCommand
         do {
             command = try CommandParser.parse(text)
@@ -186,7 +192,7 @@ public enum CommandText {
             return .badSyntax(error.description)
         }
         do {
-            switch try await writer.submit(command, commandId: commandId) {
+            switch try await writer.submit(command, commandId: commandId, busyTimeout: busyTimeout) {
             case .accepted(_, let last): return .accepted(position: last)
             case .rejected(let reason): return .rejected(reason)
             }

@@ -1,10 +1,16 @@
-/// A borrowed view of one record of the log, valid only inside the closure that receives it.
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A borrowed view of one stored event, valid only inside the closure that receives it: what
+/// crosses the store seam on the read side, whatever the backend (file records, rows of a
+/// database, arrays in memory).
 ///
 /// Why a borrowed view and not a struct of `String`s and `[UInt8]`: replay and live projection
 /// touch every event, and materialising three heap objects per event would make the allocator,
 /// not the disk, the limit. Callers decode what they need straight from the bytes and call
 /// ``materialize()`` only when they must keep an event.
-public struct RecordView {
+public struct EventView {
     /// Position in the whole log: 1, 2, 3, ... with no gaps.
     public let position: UInt64
     /// Version of the event within its stream: 1, 2, 3, ...
@@ -52,13 +58,6 @@ public struct RecordView {
         return count == 0 || memcmp(typeBytes.baseAddress!, other.baseAddress!, count) == 0
     }
 
-    /// The whole record as it lies in the log's buffer, frame included: the fields are laid out
-    /// contiguously from the frame to the end of the payload (see `RecordFormat`).
-    var rawRecord: UnsafeRawBufferPointer {
-        let start = streamBytes.baseAddress! - RecordFormat.recordOverhead
-        return UnsafeRawBufferPointer(start: start, count: payload.baseAddress! + payload.count - start)
-    }
-
     /// Copies the record out of the log's buffer.
     public func materialize() -> RecordedEvent {
         RecordedEvent(
@@ -67,7 +66,7 @@ public struct RecordView {
     }
 }
 
-/// An owned copy of one record; see ``RecordView`` for the borrowed form used on hot paths.
+/// An owned copy of one stored event; see ``EventView`` for the borrowed form used on hot paths.
 public struct RecordedEvent: Sendable, Equatable {
     public var position: UInt64
     public var stream: String
@@ -91,7 +90,8 @@ public struct RecordedEvent: Sendable, Equatable {
     }
 }
 
-/// One event handed to ``EventLog/append(_:)``.
+/// One event to append: the store assigns its position, stream version and (unless the batch
+/// names one) its commit time.
 public struct NewEvent: Sendable {
     public var stream: String
     public var type: String
@@ -129,7 +129,3 @@ public enum ExpectedVersion: Sendable, Equatable, CustomStringConvertible {
         }
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

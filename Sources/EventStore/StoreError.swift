@@ -1,6 +1,7 @@
-/// Every way the log can fail, each with the context a person needs to act: which file, which
-/// byte offset, which position, which stream.
-public struct LogError: Error, Sendable, Equatable, CustomStringConvertible {
+/// Every way a store can fail, each with the context a person needs to act: which file (or
+/// table), which byte offset, which position, which stream. One type for every backend, so the
+/// engine above the seam handles failures without knowing where events live.
+public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Code: String, Sendable, Equatable {
         /// Bytes on disk that fail their checksum or framing before the tail: real damage.
         case corruption
@@ -14,6 +15,13 @@ public struct LogError: Error, Sendable, Equatable, CustomStringConvertible {
         case writerFailed
         /// The caller asked for something the log cannot do (empty batch, oversized record).
         case invalidArgument
+        /// A batch expected the store's head to be somewhere it was not (another writer
+        /// appended first); nothing of the batch was appended.
+        case headMoved
+        /// The store cannot be reached (a database connection refused or dropped).
+        case unavailable
+        /// No room for more work now (a full writer queue); nothing was done, retry later.
+        case busy
         /// The log was closed.
         case closed
     }
