@@ -58,6 +58,8 @@ public final class CommandWriter<D: Domain>: @unchecked Sendable {
         case command(D.Command, id: String?)
         /// A command made on the writer thread from the current write model (the load generator).
         case generated(@Sendable (D.State) -> D.Command?)
+        /// A look at the write model, on the writer thread, after the turn's commands.
+        case inspect(@Sendable (borrowing Model) -> Void)
     }
 
     struct Item {
@@ -176,6 +178,28 @@ public final class CommandWriter<D: Domain>: @unchecked Sendable {
         enqueue(Item(work: .generated(make), completion: completion), generated: true)
     }
 
+    /// Runs `body` on the writer thread with the write model and the last position folded
+    /// into it, after the commands queued before it, and returns what it returns: for tests,
+    /// tools, and snapshots of the write model.
+    public func inspect<R: Sendable>(_ body: @escaping @Sendable (_ state: D.State, _ applied: UInt64) -> R) async -> R? {
+        let box = Mutex<R?>(nil)
+        let result: Result<CommandOutcome, StoreError> = await withCheckedContinuation { c in
+            enqueue(Item(work: .inspect({ m in box.withLock { $0 = body(m.state, m.applied) } }), completion: { c.resume(returning: $0) }), generated: false)
+        }
+        guard case .success = result else { return nil }
+        return box.withLock { $0 }
+    }
+
+    /// The command ids the writer remembers and their outcomes (for tests).
+    func rememberedOutcomes() async -> [String: CommandOutcome]? {
+        let box = Mutex<[String: CommandOutcome]?>(nil)
+        let result: Result<CommandOutcome, StoreError> = await withCheckedContinuation { c in
+            enqueue(Item(work: .inspect({ m in box.withLock { $0 = m.ids.all } }), completion: { c.resume(returning: $0) }), generated: false)
+        }
+        guard case .success = result else { return nil }
+        return box.withLock { $0 }
+    }
+
     /// Commands queued and not yet taken by the writer.
     public var queuedCount: Int { queue.withLock { $0.commands.count + $0.generated.count } }
     /// Generated commands queued and not yet taken by the writer.
@@ -239,7 +263,11 @@ public final class CommandWriter<D: Domain>: @unchecked Sendable {
     private func process(_ items: [Item]) {
         var results = [Result<CommandOutcome, StoreError>?](repeating: nil, count: items.count)
         var repeats: [(index: Int, of: Int)] = []
-        var todo = Array(items.indices)
+        var looks: [Int] = []
+        var todo: [Int] = []
+        for (i, item) in items.enumerated() {
+            if case .inspect = item.work { looks.append(i) } else { todo.append(i) }
+        }
         var attempt = 0
         while !todo.isEmpty {
             attempt += 1
@@ -258,6 +286,10 @@ public final class CommandWriter<D: Domain>: @unchecked Sendable {
             }
         }
         for (index, of) in repeats { results[index] = results[of] }
+        for i in looks {
+            if case .inspect(let look) = items[i].work { model.withValue { look($0) } }
+            results[i] = .success(.rejected("inspected"))
+        }
         for (index, item) in items.enumerated() {
             item.completion(results[index] ?? .failure(StoreError(.io, "no outcome")))
         }
@@ -290,6 +322,8 @@ public final class CommandWriter<D: Domain>: @unchecked Sendable {
                     continue
                 }
                 command = c
+            case .inspect:
+                continue
             }
             if let id = commandId {
                 if let prior = m.ids[id] {
@@ -415,6 +449,9 @@ struct CommandIdMemory {
     subscript(id: String) -> CommandOutcome? { current[id] ?? previous[id] }
 
     var count: Int { current.count + previous.count }
+
+    /// Every remembered id, newest outcome first.
+    var all: [String: CommandOutcome] { current.merging(previous) { newer, _ in newer } }
 
     mutating func remember(_ id: String, _ outcome: CommandOutcome) {
         if current[id] == nil && current.count >= capacity {

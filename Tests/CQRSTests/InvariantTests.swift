@@ -54,7 +54,7 @@ import Testing
             #expect(events.map(\.event) == expected)
             #expect(rejected == tally.rejected)
             #expect(events.map(\.meta.position) == Array(1...head), "positions 1, 2, 3, ... with no gaps")
-            #expect(writeModel(writer) == state, "the writer's model equals a sequential run")
+            #expect(await writeModel(writer) == state, "the writer's model equals a sequential run")
 
             // Invariants, checked after every event by the naive fold.
             let naive = NaiveShop(events)
@@ -142,7 +142,7 @@ import Testing
             _ = await drive(writer, RecordingGenerator(seed: 99), count: 3_000)
             let head = system.log.head
             #expect(await system.waitForViews(position: head))
-            let model = writeModel(writer)
+            let model = await writeModel(writer)
             let folded = try foldedWriteModel(system.log)
             #expect(model == folded)
             // Only probes that the model rejects, so that probing appends nothing.
@@ -161,7 +161,7 @@ import Testing
         try await withShop(dir.path) { system in
             let writer = try #require(system.writer)
             #expect(system.log.head == head)
-            #expect(writeModel(writer) == model, "the write model rebuilt from the log differs")
+            #expect(await writeModel(writer) == model, "the write model rebuilt from the log differs")
             var again: [CommandOutcome] = []
             for probe in probes { again.append(try await writer.submit(probe)) }
             #expect(again == answers)

@@ -22,6 +22,33 @@ struct TempDir {
     func remove() { try? FileManager.default.removeItem(atPath: path) }
 }
 
+extension ShopSystem {
+    /// How the tests open a shop on a file log: for writing, or following it read-only.
+    enum Mode { case write(Durability), readOnly }
+
+    /// Opens the file log in `directory` as the command line does, and a shop on it.
+    convenience init(directory: String, mode: Mode, seed: UInt64 = 42, rate: Double = 200, options: LogOptions = LogOptions()) throws {
+        var options = options
+        let store: EventLog
+        switch mode {
+        case .write(let durability):
+            options.durability = durability
+            store = try EventLog.open(directory: directory, options: options)
+        case .readOnly:
+            store = try EventLog.openReadOnly(directory: directory, options: options)
+        }
+        do {
+            try self.init(store: store, directory: directory, seed: seed, rate: rate)
+        } catch {
+            store.close()
+            throw error
+        }
+    }
+
+    /// The shop's store, under the name the tests grew up with.
+    var log: any EventStore { store }
+}
+
 /// Opens a `ShopSystem` on `directory`, runs `body`, and closes the system whatever happens.
 func withShop<T>(
     _ directory: String, _ mode: ShopSystem.Mode = .write(.relaxed),
@@ -115,7 +142,7 @@ func drive(_ writer: CommandWriter<ShopDomain>, _ box: RecordingGenerator, count
 }
 
 /// The events of `from...through`, decoded, with their metadata.
-func decodedEvents(_ log: EventLog, from: UInt64 = 1, through: UInt64 = .max) throws -> [(event: ShopEvent, meta: EventMeta)] {
+func decodedEvents(_ log: any EventStore, from: UInt64 = 1, through: UInt64 = .max) throws -> [(event: ShopEvent, meta: EventMeta)] {
     try log.events(from: from, through: through).map { record in
         (try ShopEvent.decode(record),
          EventMeta(position: record.position, streamVersion: record.streamVersion, timestampNanos: record.timestampNanos))
@@ -123,23 +150,23 @@ func decodedEvents(_ log: EventLog, from: UInt64 = 1, through: UInt64 = .max) th
 }
 
 /// A fresh `ShopFold` of the first `through` events, read with `log.events` (not `log.read`).
-func freshFold(_ log: EventLog, through: UInt64) throws -> ShopViews {
+func freshFold(_ log: any EventStore, through: UInt64) throws -> ShopViews {
     ShopFold.views(of: try decodedEvents(log, through: through))
 }
 
 /// The writer's private write model, read through reflection once the writer is idle (every
 /// outcome has come back, which orders the writer thread's writes before this read).
-func writeModel(_ writer: CommandWriter<ShopDomain>) -> ShopState? {
-    Mirror(reflecting: writer).descendant("state") as? ShopState
+func writeModel(_ writer: CommandWriter<ShopDomain>) async -> ShopState? {
+    await writer.inspect { state, _ in state }
 }
 
 /// The writer's private table of command outcomes, read like ``writeModel(_:)``.
-func rememberedOutcomes(_ writer: CommandWriter<ShopDomain>) -> [String: CommandOutcome]? {
-    Mirror(reflecting: writer).descendant("outcomes") as? [String: CommandOutcome]
+func rememberedOutcomes(_ writer: CommandWriter<ShopDomain>) async -> [String: CommandOutcome]? {
+    await writer.rememberedOutcomes()
 }
 
 /// The write model folded from the log with the domain's own `evolve`.
-func foldedWriteModel(_ log: EventLog) throws -> ShopState {
+func foldedWriteModel(_ log: any EventStore) throws -> ShopState {
     let domain = ShopDomain()
     var state = domain.initialState()
     for (event, meta) in try decodedEvents(log) { domain.evolve(&state, event: event, meta: meta) }

@@ -77,7 +77,7 @@ import Testing
             await accept(system, "register MUG 1299 Blue mug")
             await accept(system, "restock MUG 3")
             let head = system.log.head
-            let model = writeModel(writer)
+            let model = await writeModel(writer)
             #expect(model != nil, "the writer's write model is reachable by reflection")
 
             let texts = [
@@ -97,7 +97,7 @@ import Testing
                 #expect(system.log.head == head, "'\(text)' appended something")
             }
             #expect(await reject(system, "place alice MUG:4") == "insufficient stock for MUG: 3 available, 4 asked")
-            #expect(writeModel(writer) == model, "a rejection changed the write model")
+            #expect(await writeModel(writer) == model, "a rejection changed the write model")
             #expect(writer.statistics.rejected == UInt64(texts.count + 1))
             #expect(writer.statistics.accepted == 2)
             // The next automatic order id was not used up by the rejected `place`.
@@ -277,7 +277,7 @@ import Testing
         try await withShop(dir.path) { system in
             let writer = try #require(system.writer)
             #expect(system.log.head == head)
-            let remembered = rememberedOutcomes(writer)
+            let remembered = await rememberedOutcomes(writer)
             #expect(remembered == [
                 "reg": .accepted(first: 1, last: 1), "reg-pen": .accepted(first: 2, last: 2),
                 "order-1": .accepted(first: placed, last: placed),

@@ -1,4 +1,5 @@
 import Dashboard
+import EventLog
 import Foundation
 import Terminal
 import Testing
@@ -24,8 +25,22 @@ func temporaryRoot() -> String {
     NSTemporaryDirectory() + "prism-walk-test-" + UUID().uuidString.prefix(8).lowercased()
 }
 
+/// The file log for every run, as the command line opens it.
+let fileOpener = StoreOpener { directory, access in
+    switch access {
+    case .write(let durability):
+        var options = LogOptions()
+        options.durability = durability
+        return try EventLog.open(directory: directory, options: options)
+    case .readOnly:
+        return try EventLog.openReadOnly(directory: directory)
+    }
+}
+
 func runner(_ w: Walkthrough, expectTimeout: Duration = .seconds(10)) -> WalkthroughRunner {
-    WalkthroughRunner(walkthrough: w, options: .init(rootDirectory: temporaryRoot(), prismBinary: prismBinary, expectTimeout: expectTimeout))
+    WalkthroughRunner(
+        walkthrough: w,
+        options: .init(rootDirectory: temporaryRoot(), opener: fileOpener, prismBinary: prismBinary, expectTimeout: expectTimeout))
 }
 
 @Suite(.serialized) struct BuiltinRunTests {
@@ -63,18 +78,18 @@ func runner(_ w: Walkthrough, expectTimeout: Duration = .seconds(10)) -> Walkthr
         await r.next()
         await r.next()
         let third = try #require(await r.system)
-        #expect(third.log.head == 6)
+        #expect(third.store.head == 6)
         let firstFolder = try #require(await r.dataDirectory)
         #expect(await r.back())
         #expect(await r.stepIndex == 1)
         let second = try #require(await r.system)
-        #expect(second.log.head == 5)
+        #expect(second.store.head == 5)
         #expect(await r.dataDirectory != firstFolder)
         #expect(!FileManager.default.fileExists(atPath: firstFolder))
         #expect(await r.failures == [])
         // And forward again: the same step, the same state.
         await r.next()
-        #expect(await r.system?.log.head == 6)
+        #expect(await r.system?.store.head == 6)
         #expect(await r.failures == [])
         #expect(r.display.current.title.contains("step 3 of 6"))
         await r.close()
