@@ -200,6 +200,20 @@ public final class CommandWriter<D: Domain>: @unchecked Sendable {
         return box.withLock { $0 }
     }
 
+    /// How many command ids the writer remembers now (for tests of the bound).
+    func rememberedIdCount() async -> Int {
+        await inspectModel { $0.ids.count } ?? -1
+    }
+
+    private func inspectModel<R: Sendable>(_ body: @escaping @Sendable (borrowing Model) -> R) async -> R? {
+        let box = Mutex<R?>(nil)
+        let result: Result<CommandOutcome, StoreError> = await withCheckedContinuation { c in
+            enqueue(Item(work: .inspect({ m in box.withLock { $0 = body(m) } }), completion: { c.resume(returning: $0) }), generated: false)
+        }
+        guard case .success = result else { return nil }
+        return box.withLock { $0 }
+    }
+
     /// Commands queued and not yet taken by the writer.
     public var queuedCount: Int { queue.withLock { $0.commands.count + $0.generated.count } }
     /// Generated commands queued and not yet taken by the writer.

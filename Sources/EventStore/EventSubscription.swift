@@ -41,6 +41,9 @@ public struct EventSubscription: AsyncSequence, Sendable {
         public mutating func next() async throws -> EventBatch? {
             try await handle.feed.next()
         }
+
+        /// Batches read ahead and not yet taken: never more than the capacity (for tests).
+        var buffered: Int { handle.feed.buffered }
     }
 }
 
@@ -78,6 +81,7 @@ final class Feed: Sendable {
     }
 
     private var isCancelled: Bool { state.withLock { $0.cancelled } }
+    var buffered: Int { state.withLock { $0.buffer.count } }
 
     private func produce(store: any EventStore, from start: UInt64) {
         var next = start
