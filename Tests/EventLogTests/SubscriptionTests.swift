@@ -113,3 +113,24 @@ import Testing
         }
     }
 }
+
+/// Completions of callback appends run off the committing thread, so they may append again
+/// (and wait for it) or close the log; before, either deadlocked on commit leadership.
+@Suite struct CompletionReentrancyTests {
+    @Test func aCompletionMayAppendAndWaitOrCloseTheLog() async throws {
+        try await withTemporaryDirectory { dir in
+            let log = try EventLog.open(directory: dir)
+            let done = DispatchSemaphore(value: 0)
+            log.append([event("a")]) { _ in
+                _ = try? log.append([event("b")])
+                log.close()
+                done.signal()
+            }
+            let ok = await withCheckedContinuation { c in
+                Thread { c.resume(returning: done.wait(timeout: .now() + 10) == .success) }.start()
+            }
+            #expect(ok, "a completion that appends and closes deadlocked")
+            #expect(log.head == 2)
+        }
+    }
+}

@@ -70,6 +70,23 @@ import Testing
     }
 
     @Test(arguments: StoreKind.allCases)
+    func liveEvolveSeesTheMetadataTheStoreRecords(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            let writer = try CommandWriter(domain: Bank(), store: store)
+            defer { writer.stop() }
+            _ = try await writer.submit(.open("ann"))
+            _ = try await writer.submit(.open("bob"))
+            _ = try await writer.submit(.transfer(from: "ann", to: "bob", 0))
+            _ = try await writer.submit(.deposit("ann", 5))
+            _ = try await writer.submit(.transfer(from: "ann", to: "bob", 2))
+            let live = await writer.inspect { state, _ in state.lastMeta }
+            let (folded, _) = try foldBank(store)
+            #expect(live == folded.lastMeta)
+            #expect(folded.lastMeta["ann"]?.streamVersion == 3)
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
     func aBatchTheStoreWouldRefuseRejectsThatCommandAloneAndTheWriterGoesOn(kind: StoreKind) async throws {
         try await withStore(kind) { store in
             let writer = try CommandWriter(domain: Bank(), store: store)
