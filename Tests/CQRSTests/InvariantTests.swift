@@ -1,4 +1,5 @@
 import EventLog
+import EventStore
 import Foundation
 import Shop
 import Testing
@@ -92,6 +93,43 @@ import Testing
             #expect(live.finance == reference.finance)
             #expect(live.support == reference.support)
         }
+    }
+
+    // MARK: Two writers, one store
+
+    /// Two shops (each a writer, four projectors and a load) on one in-memory store take
+    /// generated commands at the same time. Each catches up with the other's events inside the
+    /// store's append session before it decides, so no SPEC rule breaks: the naive fold of the
+    /// events finds no problem, and every view of both shops equals it.
+    @Test func twoShopsOnOneStoreKeepEveryRule() async throws {
+        let store = InMemoryEventStore()
+        let first = try ShopSystem(store: store, rate: 0)
+        let second = try ShopSystem(store: store, rate: 0)
+        let (a, b) = (try #require(first.writer), try #require(second.writer))
+        async let ta = drive(a, RecordingGenerator(seed: 5), count: 2_000)
+        async let tb = drive(b, RecordingGenerator(seed: 6), count: 2_000)
+        let (x, y) = await (ta, tb)
+        #expect(x.failed == 0 && y.failed == 0)
+        #expect(x.accepted > 500 && y.accepted > 500)
+        let head = store.head
+        #expect(head == UInt64(x.accepted + y.accepted))
+        let events = try decodedEvents(store)
+        #expect(events.map(\.meta.position) == Array(1...head))
+        let naive = NaiveShop(events)
+        #expect(naive.problems.isEmpty, "\(naive.problems.prefix(5))")
+        // Order ids are unique across both writers.
+        var ids = Set<String>()
+        for e in events { if case .orderPlaced(let id, _, _, _) = e.event { #expect(ids.insert(id).inserted, "order \(id) placed twice") } }
+        for system in [first, second] {
+            #expect(await system.waitForViews(position: head, timeout: .seconds(10)))
+            let live = liveViews(system)
+            #expect(live.shoppers == naive.views.shoppers)
+            #expect(live.warehouse == naive.views.warehouse)
+            #expect(live.finance == naive.views.finance)
+            #expect(live.support == naive.views.support)
+        }
+        await first.close()
+        await second.close()
     }
 
     // MARK: Time travel
