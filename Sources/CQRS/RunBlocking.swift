@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import Synchronization
 
 /// Runs async work from a thread that must wait for it: the dashboard's curses thread, a
@@ -15,4 +16,17 @@ public func runBlocking<T: Sendable>(_ body: @escaping @Sendable () async throws
     }
     done.wait()
     return try result.withLock { $0 }!.get()
+}
+
+/// The other direction: runs blocking work (a socket wait, a sleep loop, a child process, a
+/// catch-up read) on a thread of its own and suspends until it is done, so that the Swift
+/// cooperative pool, two threads on a two-core machine, is never held by it.
+public func onOwnThread<T: Sendable>(
+    _ name: String = "prism-blocking", _ body: @escaping @Sendable () throws -> T
+) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        let thread = Thread { continuation.resume(with: Result { try body() }) }
+        thread.name = name
+        thread.start()
+    }
 }

@@ -16,15 +16,19 @@ protocol WalkthroughBackend: AnyObject, Sendable {
     /// The load as the writer runs it: (paused, rate).
     var load: (paused: Bool, rate: Double) { get }
     func submit(_ text: String, commandId: String) async -> CommandReply
-    func pauseLoad() throws
-    func resumeLoad() throws
-    func setRate(_ rate: Double) throws
+    func pauseLoad() async throws
+    func resumeLoad() async throws
+    func setRate(_ rate: Double) async throws
     /// `count` commands from the seeded generator, submitted in order; returns when all are decided.
     func generate(_ count: Int) async throws
-    func crashWriter() throws
-    func restartWriter() throws
+    func crashWriter() async throws
+    func restartWriter() async throws
     func close() async
 }
+
+// Every blocking step of a backend (a socket exchange with the child, spawning and reaping it,
+// opening a store and folding it) runs through `onOwnThread`, never on the cooperative pool that
+// the runner (an actor) and the projectors share.
 
 struct BackendError: Error, CustomStringConvertible {
     var description: String
@@ -56,9 +60,9 @@ final class EmbeddedBackend: WalkthroughBackend {
         await system.submit(text: text, commandId: commandId)
     }
 
-    func pauseLoad() throws { system.load?.pause() }
-    func resumeLoad() throws { system.load?.resume() }
-    func setRate(_ rate: Double) throws { system.load?.setRate(rate) }
+    func pauseLoad() async throws { system.load?.pause() }
+    func resumeLoad() async throws { system.load?.resume() }
+    func setRate(_ rate: Double) async throws { system.load?.setRate(rate) }
 
     func generate(_ count: Int) async throws {
         guard let writer = system.writer else { throw BackendError("no writer") }
@@ -79,8 +83,8 @@ final class EmbeddedBackend: WalkthroughBackend {
         }
     }
 
-    func crashWriter() throws { throw BackendError("this walkthrough runs the writer in-process; crashing needs a child writer") }
-    func restartWriter() throws { throw BackendError("this walkthrough runs the writer in-process") }
+    func crashWriter() async throws { throw BackendError("this walkthrough runs the writer in-process; crashing needs a child writer") }
+    func restartWriter() async throws { throw BackendError("this walkthrough runs the writer in-process") }
 
     func close() async { await system.close() }
 }
@@ -118,17 +122,24 @@ final class ChildWriterBackend: WalkthroughBackend {
     var load: (paused: Bool, rate: Double) { state.withLock { ($0.paused, $0.rate) } }
 
     func submit(_ text: String, commandId: String) async -> CommandReply {
+        let directory = self.directory
         do {
-            guard let reply = try CommandEndpoint.send(text, commandId: commandId, dataDirectory: directory) else {
-                return .failed("no writer is running on \(directory)")
+            return try await onOwnThread("prism-walkthrough-send") {
+                guard let reply = try CommandEndpoint.send(text, commandId: commandId, dataDirectory: directory) else {
+                    return .failed("no writer is running on \(directory)")
+                }
+                return reply
             }
-            return reply
         } catch {
             return .failed("\(error)")
         }
     }
 
-    private func control(_ request: String) throws {
+    private func control(_ request: String) async throws {
+        try await onOwnThread("prism-walkthrough-control") { try self.controlNow(request) }
+    }
+
+    private func controlNow(_ request: String) throws {
         guard writerState == "running" else { throw BackendError("the writer is down: `restart writer` first") }
         guard let answer = try CommandEndpoint.control(request, dataDirectory: directory) else {
             throw BackendError("the writer does not answer on \(CommandEndpoint.socketPath(dataDirectory: directory))")
@@ -136,18 +147,18 @@ final class ChildWriterBackend: WalkthroughBackend {
         guard answer.hasPrefix("ok") else { throw BackendError("the writer refused !\(request): \(answer)") }
     }
 
-    func pauseLoad() throws {
-        try control("pause")
+    func pauseLoad() async throws {
+        try await control("pause")
         state.withLock { $0.paused = true }
     }
 
-    func resumeLoad() throws {
-        try control("resume")
+    func resumeLoad() async throws {
+        try await control("resume")
         state.withLock { $0.paused = false }
     }
 
-    func setRate(_ rate: Double) throws {
-        try control("rate \(rate)")
+    func setRate(_ rate: Double) async throws {
+        try await control("rate \(rate)")
         state.withLock { $0.rate = rate }
     }
 
@@ -156,23 +167,25 @@ final class ChildWriterBackend: WalkthroughBackend {
     }
 
     /// SIGKILL: no shutdown code runs in the writer, exactly as in a power cut of the process.
-    func crashWriter() throws {
+    func crashWriter() async throws {
         guard writerState == "running" else { throw BackendError("the writer is already down") }
-        Self.kill(state: state, signal: SIGKILL)
+        try await onOwnThread("prism-walkthrough-kill") { Self.kill(state: self.state, signal: SIGKILL) }
     }
 
     /// Starts the writer again: it recovers the log (cutting a torn tail, if any), rebuilds its
     /// write model from the events, and takes the load up where it was.
-    func restartWriter() throws {
+    func restartWriter() async throws {
         guard writerState == "down" else { throw BackendError("the writer is running") }
-        try Self.spawn(binary: binary, directory: directory, seed: seed, state: state)
-        let (paused, rate) = load
-        try control("rate \(rate)")
-        if !paused { try control("resume") }
+        try await onOwnThread("prism-walkthrough-spawn") {
+            try Self.spawn(binary: self.binary, directory: self.directory, seed: self.seed, state: self.state)
+            let (paused, rate) = self.load
+            try self.controlNow("rate \(rate)")
+            if !paused { try self.controlNow("resume") }
+        }
     }
 
     func close() async {
-        Self.kill(state: state, signal: SIGTERM)
+        _ = try? await onOwnThread("prism-walkthrough-kill") { Self.kill(state: self.state, signal: SIGTERM) }
         await system.close()
     }
 

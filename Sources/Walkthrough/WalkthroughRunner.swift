@@ -171,9 +171,15 @@ public actor WalkthroughRunner {
             guard let binary = options.prismBinary else {
                 throw BackendError("this walkthrough crashes the writer, so it needs the prism executable to run one")
             }
-            b = try ChildWriterBackend(directory: dir, seed: options.seed, prismBinary: binary, opener: options.opener)
+            let (seed, opener) = (options.seed, options.opener)
+            b = try await onOwnThread("prism-walkthrough-start") {
+                try ChildWriterBackend(directory: dir, seed: seed, prismBinary: binary, opener: opener)
+            }
         } else {
-            b = try EmbeddedBackend(directory: dir, seed: options.seed, opener: options.opener)
+            let (seed, opener) = (options.seed, options.opener)
+            b = try await onOwnThread("prism-walkthrough-start") {
+                try EmbeddedBackend(directory: dir, seed: seed, opener: opener)
+            }
         }
         backend = b
         lastReply = nil
@@ -255,13 +261,13 @@ public actor WalkthroughRunner {
             lastReply = reply
             display.update { $0.message = "\(command) -> \(reply)" }
         case .pause:
-            try backend.pauseLoad()
+            try await backend.pauseLoad()
             syncLoad()
         case .resume:
-            try backend.resumeLoad()
+            try await backend.resumeLoad()
             syncLoad()
         case .rate(let r):
-            try backend.setRate(r)
+            try await backend.setRate(r)
             syncLoad()
         case .generate(let n):
             try await backend.generate(n)
@@ -278,10 +284,10 @@ public actor WalkthroughRunner {
             let t = travel
             display.update { $0.travel = t; $0.travelGeneration += 1 }
         case .crashWriter:
-            try backend.crashWriter()
+            try await backend.crashWriter()
             display.update { $0.writerDown = true }
         case .restartWriter:
-            try backend.restartWriter()
+            try await backend.restartWriter()
             display.update { $0.writerDown = false }
         case .highlight(let h):
             let target: Narration.Target
