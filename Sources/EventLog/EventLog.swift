@@ -44,13 +44,15 @@ public struct LogOptions: Sendable {
 /// a group-committing writer thread, any number of readers and live subscribers, in this process
 /// or in others (read-only).
 ///
-/// Threads: appends are queued and committed by one internal committer thread; reads and
-/// subscriptions run on the caller's thread or task. Shared state sits behind one `Mutex`, held
+/// Threads: appends are queued and committed by whichever thread holds commit leadership (a
+/// blocking appender, an append session, or the log's committer thread for callback appends);
+/// reads run on the caller's thread; subscriptions have feeder threads of their own. Shared state sits behind one `Mutex`, held
 /// only to copy references or numbers, never across I/O.
 public final class EventLog: @unchecked Sendable {
-    // @unchecked: the mutable writer state (`writer`) is touched only by the committer thread
-    // (or by `open` before that thread starts); everything else is a `let`, a `Mutex` or an
-    // `Atomic`.
+    // @unchecked: the mutable writer state (`writer`) is touched only by the thread that holds
+    // commit leadership (`AppendQueue.leaderActive`, taken and given up under the queue's
+    // Mutex: an appending thread, the committer thread, or an append session), or by `open`
+    // before any other thread exists. Everything else is a `let`, a `Mutex` or an `Atomic`.
 
     public let directory: String
     public let options: LogOptions
@@ -223,7 +225,7 @@ struct TailEnd: Equatable {
     var lastPosition: UInt64
 }
 
-/// Mutable state of the writer, owned by the committer thread.
+/// Mutable state of the writer, owned by whichever thread holds commit leadership.
 struct WriterState {
     var fd: Int32
     var segmentFirst: UInt64
