@@ -48,8 +48,8 @@ public final class InMemoryEventStore: EventStore, @unchecked Sendable {
     }
 
     public var head: UInt64 { headValue.load(ordering: .acquiring) }
-    public var description: String { "memory (nothing is written to disk)" }
-    public var durabilityLabel: String { "memory" }
+    public var description: String { "memory" }
+    public var durabilityLabel: String { "nothing on disk" }
     public var isReadOnly: Bool { false }
     public var isClosed: Bool { state.withLock { $0.closed } }
 
