@@ -96,18 +96,23 @@ public final class CursesScreen {
         // Esc must answer at once; the default one-second wait for an escape sequence feels broken.
         _ = set_escdelay(25)
         _ = curs_set(0)
-        let hasColors = has_colors()
-        var support = ColorSupport.detect(hasColors: hasColors, colors: Int(prism_colors()), environment: environment)
-        if support != .monochrome {
-            if start_color() == OK {
-                defaultColorsWork = use_default_colors() == OK
-            } else {
-                support = .monochrome
-            }
-        }
-        colorSupport = support
+        var defaultColors = false
+        colorSupport = CursesScreen.startColor(environment: environment, defaultColorsWork: &defaultColors)
+        defaultColorsWork = defaultColors
         self.theme = theme
-        resolver = StyleResolver(theme: theme, support: support)
+        resolver = StyleResolver(theme: theme, support: colorSupport)
+    }
+
+    /// Starts colour and says how much of it the terminal has. ncurses sets `COLORS` and
+    /// `COLOR_PAIRS` only inside `start_color()`: read before it, they are 0 and every terminal
+    /// looks monochrome. `use_default_colors()` makes -1 mean the terminal's own colours, so a
+    /// theme's `default` background lets the terminal's background (and transparency) show.
+    private static func startColor(environment: [String: String], defaultColorsWork: inout Bool) -> ColorSupport {
+        // NO_COLOR or a terminal without colour: leave colour off entirely, no pairs at all.
+        guard ColorSupport.detect(hasColors: has_colors(), colors: 256, environment: environment) != .monochrome,
+              start_color() == OK else { return .monochrome }
+        defaultColorsWork = use_default_colors() == OK
+        return ColorSupport.detect(hasColors: true, colors: Int(prism_colors()), environment: environment)
     }
 
     /// Checks, without touching the terminal, that curses can run on `device`: `TERM` is set,
