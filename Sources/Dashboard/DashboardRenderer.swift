@@ -94,8 +94,16 @@ public struct DashboardRenderer: Sendable {
             "theme \(s.themeName)",
             s.dataFolder,
         ]
-        let text = fields.filter { !$0.isEmpty }.joined(separator: sep)
-        grid.put(" " + text, x: x, y: rect.y, width: rect.maxX - x, style: bar, ellipsis: glyphs.ellipsis)
+        // Fields that do not fit are left out whole, from the end (the folder first), rather than
+        // cut in the middle of a word; only a first field too long for the line is cut.
+        let room = rect.maxX - x
+        var text = ""
+        for field in fields where !field.isEmpty {
+            let next = text.isEmpty ? " " + field : text + sep + field
+            if !text.isEmpty && CellGrid.displayWidth(next) > room { break }
+            text = next
+        }
+        grid.put(text, x: x, y: rect.y, width: room, style: bar, ellipsis: glyphs.ellipsis)
     }
 
     func drawSparklines(_ s: DashboardSnapshot, in rect: Rect, into grid: inout CellGrid) {
@@ -132,7 +140,8 @@ public struct DashboardRenderer: Sendable {
 
     /// The projector strip: one row per projection.
     func drawProjectors(_ s: DashboardSnapshot, ui: DashboardUI, highlighted: Bool, in rect: Rect, into grid: inout CellGrid) {
-        grid.box(rect, glyphs: glyphs, style: borderStyle(focused: false, highlighted: highlighted), title: "Projectors")
+        grid.box(rect, glyphs: glyphs, style: borderStyle(focused: false, highlighted: highlighted), title: "Projectors",
+                 titleStyle: titleStyle(focused: false, highlighted: highlighted), heavy: highlighted)
         let inner = rect.inner
         for (i, p) in s.projectors.enumerated() where i < inner.height {
             let y = inner.y + i
@@ -167,7 +176,8 @@ public struct DashboardRenderer: Sendable {
     }
 
     func drawEventTail(_ events: [EventLine], highlighted: Bool, in rect: Rect, into grid: inout CellGrid) {
-        grid.box(rect, glyphs: glyphs, style: borderStyle(focused: false, highlighted: highlighted), title: "Events")
+        grid.box(rect, glyphs: glyphs, style: borderStyle(focused: false, highlighted: highlighted), title: "Events",
+                 titleStyle: titleStyle(focused: false, highlighted: highlighted), heavy: highlighted)
         let inner = rect.inner
         guard inner.height > 0 else { return }
         let shown = events.suffix(inner.height)
@@ -194,7 +204,9 @@ public struct DashboardRenderer: Sendable {
         let listHeight = DashboardLayout.inspectorListHeight(rect)
         let (listBox, detailBox) = rect.splitTop(listHeight)
         grid.fill(rect)
-        grid.box(listBox, glyphs: glyphs, style: CellStyle(.focus), title: "Event inspector  \(Format.position(state.cursor)) of \(Format.position(head))")
+        grid.box(listBox, glyphs: glyphs, style: borderStyle(focused: true, highlighted: false),
+                 title: "Event inspector  \(Format.position(state.cursor)) of \(Format.position(head))",
+                 titleStyle: titleStyle(focused: true, highlighted: false), heavy: true)
         let inner = listBox.inner
         for (i, e) in events.prefix(inner.height).enumerated() {
             let selected = e.position == state.cursor
@@ -220,7 +232,7 @@ public struct DashboardRenderer: Sendable {
     func drawNarration(_ n: Narration, in rect: Rect, into grid: inout CellGrid) {
         grid.fill(rect)
         grid.box(rect, glyphs: glyphs, style: CellStyle(.accent, attributes: .bold), title: n.title,
-                 titleStyle: CellStyle(.accent, attributes: .bold))
+                 titleStyle: CellStyle(.accent, attributes: [.bold, .reverse]))
         let inner = rect.inner
         grid.lines(n.lines.map { ($0, CellStyle(.text)) }, in: Rect(x: inner.x + 1, y: inner.y, width: inner.width - 2, height: inner.height), ellipsis: glyphs.ellipsis)
     }
@@ -326,15 +338,24 @@ public struct DashboardRenderer: Sendable {
         guard w > 10, h > 2 else { return }
         let rect = Rect(x: (grid.width - w) / 2, y: (grid.height - h) / 2, width: w, height: h)
         grid.fill(rect)
-        grid.box(rect, glyphs: glyphs, style: CellStyle(.focus, attributes: .bold), title: "Keys")
+        grid.box(rect, glyphs: glyphs, style: borderStyle(focused: true, highlighted: false), title: "Keys",
+                 titleStyle: titleStyle(focused: true, highlighted: false), heavy: true)
         grid.lines(DashboardRenderer.helpLines.map { ($0, CellStyle(.text)) }, in: Rect(x: rect.x + 2, y: rect.y + 1, width: w - 4, height: h - 2), ellipsis: glyphs.ellipsis)
     }
 
     // MARK: - Styles
 
+    /// Focus and a walkthrough's highlight must read at a glance, in colour and without: their
+    /// boxes are drawn in heavy lines, bold, in the focus (or accent) colour, with the title in
+    /// reverse video; plain boxes keep the quiet border colour.
     func borderStyle(focused: Bool, highlighted: Bool) -> CellStyle {
         if highlighted { return CellStyle(.accent, attributes: .bold) }
         return focused ? CellStyle(.focus, attributes: .bold) : CellStyle(.border)
+    }
+
+    func titleStyle(focused: Bool, highlighted: Bool) -> CellStyle {
+        if highlighted { return CellStyle(.accent, attributes: [.bold, .reverse]) }
+        return focused ? CellStyle(.focus, attributes: [.bold, .reverse]) : CellStyle(.title, attributes: .bold)
     }
 
     func stateStyle(_ state: ProjectorState) -> CellStyle {

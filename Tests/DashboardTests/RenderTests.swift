@@ -97,6 +97,36 @@ private func render(_ w: Int, _ h: Int, snapshot s: DashboardSnapshot = .sample,
         #expect(mono.resolve(g[tx, ty].style).attributes.contains(.reverse))
     }
 
+    @Test(arguments: [(120, 40), (80, 24)])
+    func focusedPaneHasAHeavyBorderInTheFocusColour(size: (Int, Int)) {
+        var ui = DashboardUI()
+        _ = ui.handle(.char("2"), head: 12_345)
+        let g = render(size.0, size.1, ui: ui)
+        guard let y = g.rows.firstIndex(where: { $0.contains("Warehouse  #") }),
+              let x = g.rows[y].distance(of: "Warehouse  #") else { Issue.record("no Warehouse title"); return }
+        // The corner left of the title: heavy, bold, in the focus colour; the title reversed.
+        let corner = g[x - 2, y]
+        #expect(corner.text == "┏")
+        #expect(corner.style.foreground == ColorRole.focus && corner.style.attributes.contains(.bold))
+        #expect(g[x, y].style.foreground == ColorRole.focus && g[x, y].style.attributes.contains(.reverse))
+        if size.0 >= 120 {
+            // Unfocused panes keep the light border.
+            guard let sy = g.rows.firstIndex(where: { $0.contains("Shoppers  #") }) else { Issue.record("no Shoppers"); return }
+            #expect(g[0, sy].text == "┌" && g[0, sy].style.foreground == ColorRole.border)
+        }
+        let ascii = render(size.0, size.1, ui: ui, glyphs: .ascii)
+        #expect(ascii.rows[y].contains("# Warehouse  #") && ascii.rows[y].contains("==#"))
+    }
+
+    @Test func statusLineLeavesOutWholeFieldsThatDoNotFit() {
+        let wide = render(200, 60).rows[0]
+        #expect(wide.contains("theme default"))
+        let narrow = render(80, 24).rows[0]
+        #expect(narrow.contains("head #12,345"))
+        #expect(!narrow.contains("…"), "a field cut in half: \(narrow)")
+        #expect(!narrow.contains("theme"))
+    }
+
     @Test func stoppedProjectorMakesPaneStale() {
         var s = DashboardSnapshot.sample
         s.projectors[2].state = .stopped
