@@ -49,7 +49,7 @@ public struct DashboardRenderer: Sendable {
         }
         drawMessage(snapshot, ui: ui, in: layout.message, into: &grid)
         drawHints(ui, in: layout.hints, into: &grid)
-        if ui.showHelp { drawHelp(into: &grid) }
+        if ui.showHelp { drawHelp(ui, walkthrough: snapshot.narration != nil, into: &grid) }
         return grid
     }
 
@@ -275,7 +275,7 @@ public struct DashboardRenderer: Sendable {
 
     /// The hints for the current mode, most important first.
     static func hints(_ ui: DashboardUI) -> [Hint] {
-        if ui.showHelp { return [Hint("any key", "close help")] }
+        if ui.showHelp { return [Hint("any key", "closes help")] }
         if ui.palette != nil {
             return [Hint("Enter", "submit"), Hint("Esc", "cancel"), Hint("Backspace", "delete", "del"), Hint("e.g.", "place alice MUG:2")]
         }
@@ -312,35 +312,6 @@ public struct DashboardRenderer: Sendable {
             x = grid.put(" " + what, x: x, y: rect.y, style: CellStyle(.dim))
             x += gap
         }
-    }
-
-    static let helpLines: [String] = [
-        "?                     this help (any key closes it)",
-        "Tab, Shift-Tab, 1-4   focus a pane (tabs on small terminals)",
-        "z or Enter            zoom the focused pane",
-        ":                     command palette: register, restock, price,",
-        "                      place, pay, ship, cancel (SPEC section 2)",
-        "e                     event inspector: Up/Down, PgUp/PgDn, g: go to",
-        "t                     time travel: Left/Right 1, PgUp/PgDn 100",
-        "T                     next theme",
-        "p                     pause or resume the load",
-        "+ / -                 load rate up or down",
-        "s                     stop or start the focused pane's projector",
-        "r                     rebuild the focused pane's projector",
-        "Ctrl-L                repaint the screen",
-        "Esc                   close, cancel, back to live",
-        "q                     quit",
-    ]
-
-    func drawHelp(into grid: inout CellGrid) {
-        let w = min(grid.width - 4, 72)
-        let h = min(grid.height - 2, DashboardRenderer.helpLines.count + 2)
-        guard w > 10, h > 2 else { return }
-        let rect = Rect(x: (grid.width - w) / 2, y: (grid.height - h) / 2, width: w, height: h)
-        grid.fill(rect)
-        grid.box(rect, glyphs: glyphs, style: borderStyle(focused: true, highlighted: false), title: "Keys",
-                 titleStyle: titleStyle(focused: true, highlighted: false), heavy: true)
-        grid.lines(DashboardRenderer.helpLines.map { ($0, CellStyle(.text)) }, in: Rect(x: rect.x + 2, y: rect.y + 1, width: w - 4, height: h - 2), ellipsis: glyphs.ellipsis)
     }
 
     // MARK: - Styles

@@ -56,6 +56,47 @@ import Testing
         #expect(!ui.showHelp)
     }
 
+    @Test func hAndF1OpenHelpInEveryMode() {
+        for key in [Key.char("?"), .char("h"), .function(1)] {
+            var live = DashboardUI()
+            _ = live.handle(key, head: head)
+            #expect(live.showHelp, "\(key) in live mode")
+
+            var travel = DashboardUI()
+            _ = travel.handle(.char("t"), head: head)
+            _ = travel.handle(key, head: head)
+            #expect(travel.showHelp && travel.timeTravel == head, "\(key) while time travelling")
+            _ = travel.handle(.char("x"), head: head)
+            #expect(!travel.showHelp && travel.timeTravel == head, "closing help stays in time travel")
+
+            var inspect = DashboardUI()
+            _ = inspect.handle(.char("e"), head: head)
+            _ = inspect.handle(key, head: head)
+            #expect(inspect.showHelp && inspect.inspector != nil, "\(key) in the inspector")
+            _ = inspect.handle(.char("q"), head: head)
+            #expect(!inspect.showHelp && inspect.inspector != nil, "q closes help, not the inspector")
+        }
+        // In the palette ? and h are text; F1 opens help and keeps what was typed.
+        var palette = DashboardUI()
+        _ = palette.handle(.char(":"), head: head)
+        _ = palette.handle(.char("h"), head: head)
+        _ = palette.handle(.char("?"), head: head)
+        #expect(palette.palette == "h?" && !palette.showHelp)
+        _ = palette.handle(.function(1), head: head)
+        #expect(palette.showHelp)
+        _ = palette.handle(.escape, head: head)
+        #expect(!palette.showHelp && palette.palette == "h?")
+    }
+
+    @Test func paletteNeverTakesControlCharacters() {
+        var ui = DashboardUI()
+        _ = ui.handle(.char(":"), head: head)
+        for c in ["a", "\u{1b}", "\u{1c}", "\u{0}", "\u{9b}", "\u{85}", "é", "b"] as [Character] {
+            _ = ui.handle(.char(c), head: head)
+        }
+        #expect(ui.palette == "aéb")
+    }
+
     @Test func paletteEditsSubmitsAndCancels() {
         var ui = DashboardUI()
         _ = ui.handle(.char(":"), head: head)
