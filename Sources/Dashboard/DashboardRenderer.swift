@@ -56,13 +56,33 @@ public struct DashboardRenderer: Sendable {
     // MARK: - Frame pieces
 
     func drawTooSmall(into grid: inout CellGrid) {
-        let text = "terminal too small: need \(DashboardLayout.minimumWidth)x\(DashboardLayout.minimumHeight), have \(grid.width)x\(grid.height)"
-        let lines = wrapText(text, width: max(1, grid.width))
+        let lines = DashboardRenderer.tooSmallLines(width: grid.width, height: grid.height)
         let top = max(0, (grid.height - lines.count) / 2)
         for (i, line) in lines.enumerated() {
             let x = max(0, (grid.width - line.count) / 2)
             grid.put(line, x: x, y: top + i, style: CellStyle(.warn, attributes: .bold))
         }
+    }
+
+    /// "terminal too small: need 60x16, have WxH" on one line if it fits; else the complaint on
+    /// a line of its own and the sizes below, broken between phrases ("need 60x16," stays
+    /// together), then between words. A word is cut only when it is wider than the screen.
+    static func tooSmallLines(width: Int, height: Int) -> [String] {
+        let phrases = ["terminal too small:", "need \(DashboardLayout.minimumWidth)x\(DashboardLayout.minimumHeight),", "have \(width)x\(height)"]
+        let room = max(1, width)
+        let whole = phrases.joined(separator: " ")
+        if whole.count <= room { return [whole] }
+        var lines: [String] = []
+        for (i, phrase) in phrases.enumerated() {
+            if i > 1, let last = lines.last, last.count + 1 + phrase.count <= room {
+                lines[lines.count - 1] = last + " " + phrase
+            } else if phrase.count <= room {
+                lines.append(phrase)
+            } else {
+                lines += wrapText(phrase, width: room)
+            }
+        }
+        return lines
     }
 
     func drawStatus(_ s: DashboardSnapshot, ui: DashboardUI, in rect: Rect, into grid: inout CellGrid) {
@@ -277,26 +297,29 @@ public struct DashboardRenderer: Sendable {
     static func hints(_ ui: DashboardUI) -> [Hint] {
         if ui.showHelp { return [Hint("any key", "closes help")] }
         if ui.palette != nil {
-            return [Hint("Enter", "submit"), Hint("Esc", "cancel"), Hint("Backspace", "delete", "del"), Hint("e.g.", "place alice MUG:2")]
+            return [Hint("Enter", "submit"), Hint("Esc", "cancel"), Hint("F1", "help"), Hint("e.g.", "place alice MUG:2"),
+                    Hint("Backspace", "delete", "del")]
         }
         if ui.inspector?.gotoInput != nil { return [Hint("digits", "position"), Hint("Enter", "go"), Hint("Esc", "cancel")] }
         if ui.inspector != nil {
-            return [Hint("Up/Down", "move"), Hint("PgUp/PgDn", "page"), Hint("Home/End", "first/last", "ends"),
-                    Hint("g", "go to position", "go to"), Hint("Esc", "close")]
+            return [Hint("Esc", "close"), Hint("Up/Down", "move"), Hint("g", "go to position", "go to"), Hint("?", "help"),
+                    Hint("PgUp/PgDn", "page"), Hint("Home/End", "first/last", "ends")]
         }
         if ui.timeTravel != nil {
-            return [Hint("Left/Right", "step 1", "1"), Hint("PgUp/PgDn", "step 100", "100"), Hint("Home/End", "first/head", "ends"),
-                    Hint("Esc", "back to live", "live"), Hint("e", "events"), Hint("q", "quit")]
+            return [Hint("Esc", "back to live", "live"), Hint("Left/Right", "step 1", "1"), Hint("PgUp/PgDn", "step 100", "100"),
+                    Hint("?", "help"), Hint("e", "events"), Hint("q", "quit"), Hint("Home/End", "first/head", "ends")]
         }
-        var h = [Hint("q", "quit"), Hint("?", "help"), Hint("Tab/1-4", "focus"), Hint("z", "zoom"), Hint(":", "command", "cmd")]
-        h += [Hint("s", "stop/start", "stop"), Hint("r", "rebuild"), Hint("e", "events"), Hint("t", "time travel", "time"), Hint("T", "theme")]
-        h += [Hint("p", "pause"), Hint("+/-", "rate")]
+        // The most used first (quit, help, focus, commands, time travel, events): a narrow line
+        // drops hints from the end, so what goes is what is needed least.
+        var h = [Hint("q", "quit"), Hint("?", "help"), Hint("Tab/1-4", "focus"), Hint(":", "command", "cmd"), Hint("t", "time travel", "time")]
+        h += [Hint("e", "events"), Hint("z", "zoom"), Hint("s", "stop/start", "stop"), Hint("r", "rebuild"), Hint("p", "pause")]
+        h += [Hint("+/-", "rate"), Hint("T", "theme")]
         return h
     }
 
     /// The key-hint line. Degrades in steps rather than cutting a hint in half: full words, then
-    /// short words, then as many hints as fit, the most important (`q`, `?`) first. `?` lists
-    /// every key, so a dropped hint is never a hidden key.
+    /// short words, then as many hints as fit, in order, so the most used (listed first) stay.
+    /// `?` lists every key, so a dropped hint is never a hidden key.
     func drawHints(_ ui: DashboardUI, in rect: Rect, into grid: inout CellGrid) {
         let hints = DashboardRenderer.hints(ui)
         func width(_ short: Bool, gap: Int) -> Int {
