@@ -28,9 +28,10 @@ extension DashboardRenderer {
             title += "  \(Format.position(p.checkpoint))  lag \(Format.grouped(p.lagEvents))"
         }
         if focused && ui.zoomed { title += "  [zoom]" }
-        var titleStyle = focused ? CellStyle(.focus, attributes: [.bold, .reverse]) : CellStyle(.title, attributes: .bold)
+        var titleStyle = titleStyle(focused: focused, highlighted: highlighted)
         if stale { titleStyle = CellStyle(.bad, attributes: [.bold, .reverse]) }
-        grid.box(rect, glyphs: glyphs, style: borderStyle(focused: focused, highlighted: highlighted), title: title, titleStyle: titleStyle)
+        grid.box(rect, glyphs: glyphs, style: borderStyle(focused: focused, highlighted: highlighted), title: title,
+                 titleStyle: titleStyle, heavy: focused || highlighted)
         let inner = Rect(x: rect.x + 1, y: rect.y + 1, width: rect.width - 2, height: rect.height - 2)
         let content = Rect(x: inner.x + 1, y: inner.y, width: inner.width - 2, height: inner.height)
         switch pane {
@@ -148,7 +149,7 @@ extension DashboardRenderer {
             let barWidth = topRect.maxX - x
             if barWidth >= 3 {
                 grid.bar(fraction: peak > 0 ? Double(top.revenueCents) / peak : 0, x: x, y: y, width: barWidth, glyphs: glyphs,
-                         style: CellStyle(.accent), emptyStyle: CellStyle(.background))
+                         style: CellStyle(.accent), emptyStyle: CellStyle(.dim))
             }
         }
     }
@@ -170,7 +171,7 @@ extension DashboardRenderer {
             let barWidth = countsRect.maxX - x
             if barWidth >= 3 {
                 grid.bar(fraction: Double(entry.1) / Double(total), x: x, y: y, width: barWidth, glyphs: glyphs,
-                         style: CellStyle(entry.2), emptyStyle: CellStyle(.background))
+                         style: CellStyle(entry.2), emptyStyle: CellStyle(.dim))
             }
         }
         guard !restRect.isEmpty else { return }

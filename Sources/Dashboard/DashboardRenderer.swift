@@ -49,20 +49,40 @@ public struct DashboardRenderer: Sendable {
         }
         drawMessage(snapshot, ui: ui, in: layout.message, into: &grid)
         drawHints(ui, in: layout.hints, into: &grid)
-        if ui.showHelp { drawHelp(into: &grid) }
+        if ui.showHelp { drawHelp(ui, walkthrough: snapshot.narration != nil, into: &grid) }
         return grid
     }
 
     // MARK: - Frame pieces
 
     func drawTooSmall(into grid: inout CellGrid) {
-        let text = "terminal too small: need \(DashboardLayout.minimumWidth)x\(DashboardLayout.minimumHeight), have \(grid.width)x\(grid.height)"
-        let lines = wrapText(text, width: max(1, grid.width))
+        let lines = DashboardRenderer.tooSmallLines(width: grid.width, height: grid.height)
         let top = max(0, (grid.height - lines.count) / 2)
         for (i, line) in lines.enumerated() {
             let x = max(0, (grid.width - line.count) / 2)
             grid.put(line, x: x, y: top + i, style: CellStyle(.warn, attributes: .bold))
         }
+    }
+
+    /// "terminal too small: need 60x16, have WxH" on one line if it fits; else the complaint on
+    /// a line of its own and the sizes below, broken between phrases ("need 60x16," stays
+    /// together), then between words. A word is cut only when it is wider than the screen.
+    static func tooSmallLines(width: Int, height: Int) -> [String] {
+        let phrases = ["terminal too small:", "need \(DashboardLayout.minimumWidth)x\(DashboardLayout.minimumHeight),", "have \(width)x\(height)"]
+        let room = max(1, width)
+        let whole = phrases.joined(separator: " ")
+        if whole.count <= room { return [whole] }
+        var lines: [String] = []
+        for (i, phrase) in phrases.enumerated() {
+            if i > 1, let last = lines.last, last.count + 1 + phrase.count <= room {
+                lines[lines.count - 1] = last + " " + phrase
+            } else if phrase.count <= room {
+                lines.append(phrase)
+            } else {
+                lines += wrapText(phrase, width: room)
+            }
+        }
+        return lines
     }
 
     func drawStatus(_ s: DashboardSnapshot, ui: DashboardUI, in rect: Rect, into grid: inout CellGrid) {
@@ -94,8 +114,16 @@ public struct DashboardRenderer: Sendable {
             "theme \(s.themeName)",
             s.dataFolder,
         ]
-        let text = fields.filter { !$0.isEmpty }.joined(separator: sep)
-        grid.put(" " + text, x: x, y: rect.y, width: rect.maxX - x, style: bar, ellipsis: glyphs.ellipsis)
+        // Fields that do not fit are left out whole, from the end (the folder first), rather than
+        // cut in the middle of a word; only a first field too long for the line is cut.
+        let room = rect.maxX - x
+        var text = ""
+        for field in fields where !field.isEmpty {
+            let next = text.isEmpty ? " " + field : text + sep + field
+            if !text.isEmpty && CellGrid.displayWidth(next) > room { break }
+            text = next
+        }
+        grid.put(text, x: x, y: rect.y, width: room, style: bar, ellipsis: glyphs.ellipsis)
     }
 
     func drawSparklines(_ s: DashboardSnapshot, in rect: Rect, into grid: inout CellGrid) {
@@ -132,7 +160,8 @@ public struct DashboardRenderer: Sendable {
 
     /// The projector strip: one row per projection.
     func drawProjectors(_ s: DashboardSnapshot, ui: DashboardUI, highlighted: Bool, in rect: Rect, into grid: inout CellGrid) {
-        grid.box(rect, glyphs: glyphs, style: borderStyle(focused: false, highlighted: highlighted), title: "Projectors")
+        grid.box(rect, glyphs: glyphs, style: borderStyle(focused: false, highlighted: highlighted), title: "Projectors",
+                 titleStyle: titleStyle(focused: false, highlighted: highlighted), heavy: highlighted)
         let inner = rect.inner
         for (i, p) in s.projectors.enumerated() where i < inner.height {
             let y = inner.y + i
@@ -167,7 +196,8 @@ public struct DashboardRenderer: Sendable {
     }
 
     func drawEventTail(_ events: [EventLine], highlighted: Bool, in rect: Rect, into grid: inout CellGrid) {
-        grid.box(rect, glyphs: glyphs, style: borderStyle(focused: false, highlighted: highlighted), title: "Events")
+        grid.box(rect, glyphs: glyphs, style: borderStyle(focused: false, highlighted: highlighted), title: "Events",
+                 titleStyle: titleStyle(focused: false, highlighted: highlighted), heavy: highlighted)
         let inner = rect.inner
         guard inner.height > 0 else { return }
         let shown = events.suffix(inner.height)
@@ -194,7 +224,9 @@ public struct DashboardRenderer: Sendable {
         let listHeight = DashboardLayout.inspectorListHeight(rect)
         let (listBox, detailBox) = rect.splitTop(listHeight)
         grid.fill(rect)
-        grid.box(listBox, glyphs: glyphs, style: CellStyle(.focus), title: "Event inspector  \(Format.position(state.cursor)) of \(Format.position(head))")
+        grid.box(listBox, glyphs: glyphs, style: borderStyle(focused: true, highlighted: false),
+                 title: "Event inspector  \(Format.position(state.cursor)) of \(Format.position(head))",
+                 titleStyle: titleStyle(focused: true, highlighted: false), heavy: true)
         let inner = listBox.inner
         for (i, e) in events.prefix(inner.height).enumerated() {
             let selected = e.position == state.cursor
@@ -220,7 +252,7 @@ public struct DashboardRenderer: Sendable {
     func drawNarration(_ n: Narration, in rect: Rect, into grid: inout CellGrid) {
         grid.fill(rect)
         grid.box(rect, glyphs: glyphs, style: CellStyle(.accent, attributes: .bold), title: n.title,
-                 titleStyle: CellStyle(.accent, attributes: .bold))
+                 titleStyle: CellStyle(.accent, attributes: [.bold, .reverse]))
         let inner = rect.inner
         grid.lines(n.lines.map { ($0, CellStyle(.text)) }, in: Rect(x: inner.x + 1, y: inner.y, width: inner.width - 2, height: inner.height), ellipsis: glyphs.ellipsis)
     }
@@ -263,28 +295,31 @@ public struct DashboardRenderer: Sendable {
 
     /// The hints for the current mode, most important first.
     static func hints(_ ui: DashboardUI) -> [Hint] {
-        if ui.showHelp { return [Hint("any key", "close help")] }
+        if ui.showHelp { return [Hint("any key", "closes help")] }
         if ui.palette != nil {
-            return [Hint("Enter", "submit"), Hint("Esc", "cancel"), Hint("Backspace", "delete", "del"), Hint("e.g.", "place alice MUG:2")]
+            return [Hint("Enter", "submit"), Hint("Esc", "cancel"), Hint("F1", "help"), Hint("e.g.", "place alice MUG:2"),
+                    Hint("Backspace", "delete", "del")]
         }
         if ui.inspector?.gotoInput != nil { return [Hint("digits", "position"), Hint("Enter", "go"), Hint("Esc", "cancel")] }
         if ui.inspector != nil {
-            return [Hint("Up/Down", "move"), Hint("PgUp/PgDn", "page"), Hint("Home/End", "first/last", "ends"),
-                    Hint("g", "go to position", "go to"), Hint("Esc", "close")]
+            return [Hint("Esc", "close"), Hint("Up/Down", "move"), Hint("g", "go to position", "go to"), Hint("?", "help"),
+                    Hint("PgUp/PgDn", "page"), Hint("Home/End", "first/last", "ends")]
         }
         if ui.timeTravel != nil {
-            return [Hint("Left/Right", "step 1", "1"), Hint("PgUp/PgDn", "step 100", "100"), Hint("Home/End", "first/head", "ends"),
-                    Hint("Esc", "back to live", "live"), Hint("e", "events"), Hint("q", "quit")]
+            return [Hint("Esc", "back to live", "live"), Hint("Left/Right", "step 1", "1"), Hint("PgUp/PgDn", "step 100", "100"),
+                    Hint("?", "help"), Hint("e", "events"), Hint("q", "quit"), Hint("Home/End", "first/head", "ends")]
         }
-        var h = [Hint("q", "quit"), Hint("?", "help"), Hint("Tab/1-4", "focus"), Hint("z", "zoom"), Hint(":", "command", "cmd")]
-        h += [Hint("s", "stop/start", "stop"), Hint("r", "rebuild"), Hint("e", "events"), Hint("t", "time travel", "time"), Hint("T", "theme")]
-        h += [Hint("p", "pause"), Hint("+/-", "rate")]
+        // The most used first (quit, help, focus, commands, time travel, events): a narrow line
+        // drops hints from the end, so what goes is what is needed least.
+        var h = [Hint("q", "quit"), Hint("?", "help"), Hint("Tab/1-4", "focus"), Hint(":", "command", "cmd"), Hint("t", "time travel", "time")]
+        h += [Hint("e", "events"), Hint("z", "zoom"), Hint("s", "stop/start", "stop"), Hint("r", "rebuild"), Hint("p", "pause")]
+        h += [Hint("+/-", "rate"), Hint("T", "theme")]
         return h
     }
 
     /// The key-hint line. Degrades in steps rather than cutting a hint in half: full words, then
-    /// short words, then as many hints as fit, the most important (`q`, `?`) first. `?` lists
-    /// every key, so a dropped hint is never a hidden key.
+    /// short words, then as many hints as fit, in order, so the most used (listed first) stay.
+    /// `?` lists every key, so a dropped hint is never a hidden key.
     func drawHints(_ ui: DashboardUI, in rect: Rect, into grid: inout CellGrid) {
         let hints = DashboardRenderer.hints(ui)
         func width(_ short: Bool, gap: Int) -> Int {
@@ -302,39 +337,19 @@ public struct DashboardRenderer: Sendable {
         }
     }
 
-    static let helpLines: [String] = [
-        "?                     this help (any key closes it)",
-        "Tab, Shift-Tab, 1-4   focus a pane (tabs on small terminals)",
-        "z or Enter            zoom the focused pane",
-        ":                     command palette: register, restock, price,",
-        "                      place, pay, ship, cancel (SPEC section 2)",
-        "e                     event inspector: Up/Down, PgUp/PgDn, g: go to",
-        "t                     time travel: Left/Right 1, PgUp/PgDn 100",
-        "T                     next theme",
-        "p                     pause or resume the load",
-        "+ / -                 load rate up or down",
-        "s                     stop or start the focused pane's projector",
-        "r                     rebuild the focused pane's projector",
-        "Ctrl-L                repaint the screen",
-        "Esc                   close, cancel, back to live",
-        "q                     quit",
-    ]
-
-    func drawHelp(into grid: inout CellGrid) {
-        let w = min(grid.width - 4, 72)
-        let h = min(grid.height - 2, DashboardRenderer.helpLines.count + 2)
-        guard w > 10, h > 2 else { return }
-        let rect = Rect(x: (grid.width - w) / 2, y: (grid.height - h) / 2, width: w, height: h)
-        grid.fill(rect)
-        grid.box(rect, glyphs: glyphs, style: CellStyle(.focus, attributes: .bold), title: "Keys")
-        grid.lines(DashboardRenderer.helpLines.map { ($0, CellStyle(.text)) }, in: Rect(x: rect.x + 2, y: rect.y + 1, width: w - 4, height: h - 2), ellipsis: glyphs.ellipsis)
-    }
-
     // MARK: - Styles
 
+    /// Focus and a walkthrough's highlight must read at a glance, in colour and without: their
+    /// boxes are drawn in heavy lines, bold, in the focus (or accent) colour, with the title in
+    /// reverse video; plain boxes keep the quiet border colour.
     func borderStyle(focused: Bool, highlighted: Bool) -> CellStyle {
         if highlighted { return CellStyle(.accent, attributes: .bold) }
         return focused ? CellStyle(.focus, attributes: .bold) : CellStyle(.border)
+    }
+
+    func titleStyle(focused: Bool, highlighted: Bool) -> CellStyle {
+        if highlighted { return CellStyle(.accent, attributes: [.bold, .reverse]) }
+        return focused ? CellStyle(.focus, attributes: [.bold, .reverse]) : CellStyle(.title, attributes: .bold)
     }
 
     func stateStyle(_ state: ProjectorState) -> CellStyle {

@@ -68,7 +68,7 @@ public struct DashboardUI: Sendable, Equatable {
         case .escape:
             zoomed = false
             return nil
-        case .char("?"), .function(1):
+        case .char("?"), .char("h"), .function(1):
             showHelp = true
             return nil
         case .char(":"):
@@ -119,6 +119,10 @@ public struct DashboardUI: Sendable, Equatable {
     private mutating func handlePalette(_ key: Key) -> DashboardAction? {
         guard var text = palette else { return nil }
         switch key {
+        case .function(1):
+            // Help over the palette: the typed text stays for when help closes.
+            showHelp = true
+            return nil
         case .escape:
             palette = nil
             return nil
@@ -131,7 +135,9 @@ public struct DashboardUI: Sendable, Equatable {
         case .control("u"):
             text = ""
         case .char(let c):
-            if text.count < 256 { text.append(c) }
+            // Control characters (C0 ones curses passes through, C1 ones) are never text.
+            let control = c.unicodeScalars.contains { $0.properties.generalCategory == .control }
+            if !control && text.count < 256 { text.append(c) }
         default:
             break
         }
@@ -165,6 +171,9 @@ public struct DashboardUI: Sendable, Equatable {
         let cursor = state.cursor
         let moved: UInt64
         switch key {
+        case .char("?"), .char("h"), .function(1):
+            showHelp = true
+            return nil
         case .escape, .char("e"), .char("q"):
             inspector = nil
             return nil

@@ -1,26 +1,28 @@
 /// Widgets that draw straight into a ``CellGrid``: boxes, bars, sparklines. Each clips to its
 /// rectangle, so a layout that runs out of room degrades by cutting, never by overdrawing.
 extension CellGrid {
-    /// Draws a border around `rect` with an optional title in the top edge.
+    /// Draws a border around `rect` with an optional title in the top edge, in heavy lines
+    /// when `heavy` (the focused or highlighted box).
     /// The title is clipped to fit and padded with one space each side.
     public mutating func box(
         _ rect: Rect, glyphs: Glyphs, style: CellStyle = CellStyle(.border),
-        title: String? = nil, titleStyle: CellStyle = CellStyle(.title, attributes: .bold)
+        title: String? = nil, titleStyle: CellStyle = CellStyle(.title, attributes: .bold), heavy: Bool = false
     ) {
         guard rect.width >= 2, rect.height >= 2 else { return }
+        let lines = heavy ? glyphs.heavy : glyphs.light
         let x1 = rect.maxX - 1, y1 = rect.maxY - 1
         for x in rect.x + 1..<x1 {
-            self[x, rect.y] = Cell(glyphs.horizontal, style: style)
-            self[x, y1] = Cell(glyphs.horizontal, style: style)
+            self[x, rect.y] = Cell(lines.horizontal, style: style)
+            self[x, y1] = Cell(lines.horizontal, style: style)
         }
         for y in rect.y + 1..<y1 {
-            self[rect.x, y] = Cell(glyphs.vertical, style: style)
-            self[x1, y] = Cell(glyphs.vertical, style: style)
+            self[rect.x, y] = Cell(lines.vertical, style: style)
+            self[x1, y] = Cell(lines.vertical, style: style)
         }
-        self[rect.x, rect.y] = Cell(glyphs.topLeft, style: style)
-        self[x1, rect.y] = Cell(glyphs.topRight, style: style)
-        self[rect.x, y1] = Cell(glyphs.bottomLeft, style: style)
-        self[x1, y1] = Cell(glyphs.bottomRight, style: style)
+        self[rect.x, rect.y] = Cell(lines.topLeft, style: style)
+        self[x1, rect.y] = Cell(lines.topRight, style: style)
+        self[rect.x, y1] = Cell(lines.bottomLeft, style: style)
+        self[x1, y1] = Cell(lines.bottomRight, style: style)
         if let title, !title.isEmpty, rect.width > 4 {
             put(" " + title + " ", x: rect.x + 1, y: rect.y, width: rect.width - 2, style: titleStyle, ellipsis: glyphs.ellipsis)
         }

@@ -162,14 +162,14 @@ public struct CellGrid: Sendable, Equatable {
     }
 
     /// How the grid stores a character and how many columns it takes: control characters become
-    /// `?` (a stray escape byte in data must never reach the terminal), and so does anything
-    /// non-ASCII in ASCII mode.
+    /// `?` (a stray escape byte in data must never reach the terminal; nor a C1 control such as
+    /// U+009B, which some terminals take for CSI), and so does anything non-ASCII in ASCII mode.
     func displayForm(of ch: Character) -> (String, Int) {
         if ch.isASCII {
             if let v = ch.asciiValue, v < 0x20 || v == 0x7f { return ("?", 1) }
             return (String(ch), 1)
         }
-        if asciiOnly { return ("?", 1) }
+        if asciiOnly || ch.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) { return ("?", 1) }
         return (String(ch), CellGrid.columns(of: ch))
     }
 

@@ -97,16 +97,21 @@ public enum TerminalColor: Sendable, Hashable, CustomStringConvertible {
         case (.rgb(let r, let g, let b), .twoFiftySix):
             return TerminalColor.xterm256(r: Int(r), g: Int(g), b: Int(b))
         case (.rgb(let r, let g, let b), .sixteen):
-            return TerminalColor.nearestBasic(r: Int(r), g: Int(g), b: Int(b), count: 16)
+            // Colour 8 (bright black) is dark grey: on a black background it vanishes in many
+            // terminals and tmux setups, so a grey from a theme becomes white or black instead.
+            return TerminalColor.nearestBasic(r: Int(r), g: Int(g), b: Int(b), count: 16, avoiding: 8)
         case (.rgb(let r, let g, let b), .eight):
             return TerminalColor.nearestBasic(r: Int(r), g: Int(g), b: Int(b), count: 8)
         }
     }
 
-    static func nearestBasic(r: Int, g: Int, b: Int, count: Int) -> Int {
+    /// The nearest of the first `count` basic colours, by RGB distance. A grey maps to a grey
+    /// (black, white, bright white): by distance alone a mid grey is nearer bright blue than white.
+    static func nearestBasic(r: Int, g: Int, b: Int, count: Int, avoiding: Int? = nil) -> Int {
         var best = 0
         var bestDistance = Int.max
-        for i in 0..<count {
+        let isGrey = max(r, g, b) - min(r, g, b) < 24
+        for i in 0..<count where i != avoiding && (!isGrey || [0, 7, 8, 15].contains(i)) {
             let (pr, pg, pb) = basicRGB[i]
             let d = (pr - r) * (pr - r) + (pg - g) * (pg - g) + (pb - b) * (pb - b)
             if d < bestDistance { best = i; bestDistance = d }

@@ -96,22 +96,28 @@ public final class CursesScreen {
         // Esc must answer at once; the default one-second wait for an escape sequence feels broken.
         _ = set_escdelay(25)
         _ = curs_set(0)
-        let hasColors = has_colors()
-        var support = ColorSupport.detect(hasColors: hasColors, colors: Int(prism_colors()), environment: environment)
-        if support != .monochrome {
-            if start_color() == OK {
-                defaultColorsWork = use_default_colors() == OK
-            } else {
-                support = .monochrome
-            }
-        }
-        colorSupport = support
+        var defaultColors = false
+        colorSupport = CursesScreen.startColor(environment: environment, defaultColorsWork: &defaultColors)
+        defaultColorsWork = defaultColors
         self.theme = theme
-        resolver = StyleResolver(theme: theme, support: support)
+        resolver = StyleResolver(theme: theme, support: colorSupport)
+    }
+
+    /// Starts colour and says how much of it the terminal has. ncurses sets `COLORS` and
+    /// `COLOR_PAIRS` only inside `start_color()`: read before it, they are 0 and every terminal
+    /// looks monochrome. `use_default_colors()` makes -1 mean the terminal's own colours, so a
+    /// theme's `default` background lets the terminal's background (and transparency) show.
+    private static func startColor(environment: [String: String], defaultColorsWork: inout Bool) -> ColorSupport {
+        // NO_COLOR or a terminal without colour: leave colour off entirely, no pairs at all.
+        guard ColorSupport.detect(hasColors: has_colors(), colors: 256, environment: environment) != .monochrome,
+              start_color() == OK else { return .monochrome }
+        defaultColorsWork = use_default_colors() == OK
+        return ColorSupport.detect(hasColors: true, colors: Int(prism_colors()), environment: environment)
     }
 
     /// Checks, without touching the terminal, that curses can run on `device`: `TERM` is set,
-    /// the terminfo database knows it, and the device is a terminal. Returns the `TERM` value.
+    /// the terminfo database knows it, it can address the cursor, and the device is a terminal.
+    /// Returns the `TERM` value.
     /// Call it before starting anything else, so a bad `TERM` is a clear one-line error.
     @discardableResult
     public static func checkTerminal(environment: [String: String], device: TerminalDevice = .standard) throws -> String {
@@ -123,10 +129,30 @@ public final class CursesScreen {
         case -1: throw TerminalError(.unknownTerminalType, "unknown terminal type '\(term)' (TERM): no terminfo database found; try TERM=xterm-256color")
         default: throw TerminalError(.unknownTerminalType, "unknown terminal type '\(term)' (TERM); try TERM=xterm-256color")
         }
+        guard hasCursorAddressing(term, fd: device.output) else {
+            throw TerminalError(
+                .noCursorAddressing,
+                "terminal type '\(term)' (TERM) cannot move the cursor, which the dashboard needs; try TERM=xterm-256color, or prism views for plain text")
+        }
         guard isatty(device.input) != 0, isatty(device.output) != 0 else {
             throw TerminalError(.notATerminal, "standard input and output must be a terminal for the dashboard")
         }
         return term
+    }
+
+    /// Whether the terminfo entry for `term` has `cup` (move the cursor to row, column), without
+    /// which curses can only draw line by line. The entry is loaded as a probe and freed; the
+    /// current terminal description (`cur_term`) is put back, so nothing else changes.
+    static func hasCursorAddressing(_ term: String, fd: Int32) -> Bool {
+        var err: Int32 = 0
+        let saved = set_curterm(nil)
+        defer {
+            let probe = set_curterm(saved)
+            if let probe, probe != saved { _ = del_curterm(probe) }
+        }
+        guard setupterm(term, fd, &err) == OK, let cup = tigetstr("cup") else { return false }
+        // (char *)-1 means "not a string capability"; 0, absent or cancelled.
+        return Int(bitPattern: cup) != -1
     }
 
     deinit {
@@ -271,6 +297,16 @@ public final class CursesScreen {
         guard !restored else { return }
         restored = true
         if cursesActive.exchange(false, ordering: .sequentiallyConsistent) {
+            // endwin leaves the cursor on the last line. Terminals without an alternate screen
+            // (vt100, the Linux console) keep the dashboard on screen, and the shell's prompt
+            // would land on top of the key hints; clear that line first, as htop does.
+            let lastRow = prism_getmaxy(window) - 1
+            if lastRow >= 0 {
+                _ = wmove(window, lastRow, 0)
+                _ = wclrtoeol(window)
+                _ = wnoutrefresh(window)
+                _ = doupdate()
+            }
             _ = curs_set(1)
             _ = endwin()
         }

@@ -10,6 +10,9 @@ public struct Glyphs: Sendable, Equatable {
     public var topRight: String
     public var bottomLeft: String
     public var bottomRight: String
+    /// The border of the focused or highlighted box: heavier lines, so focus reads at a glance
+    /// in every theme, mono and `NO_COLOR` included, not only through a colour.
+    public var heavy: BoxLines
     /// Sparkline levels, lowest first.
     public var sparks: [String]
     /// Progress and horizontal bars: filled and empty.
@@ -23,13 +26,31 @@ public struct Glyphs: Sendable, Equatable {
     public var separator: String
     public var isASCII: Bool
 
+    /// The six characters of a box border.
+    public struct BoxLines: Sendable, Equatable {
+        public var horizontal: String
+        public var vertical: String
+        public var topLeft: String
+        public var topRight: String
+        public var bottomLeft: String
+        public var bottomRight: String
+    }
+
+    /// The light border set, as ``BoxLines``.
+    public var light: BoxLines {
+        BoxLines(horizontal: horizontal, vertical: vertical, topLeft: topLeft, topRight: topRight,
+                 bottomLeft: bottomLeft, bottomRight: bottomRight)
+    }
+
     public static let unicode = Glyphs(
         horizontal: "─", vertical: "│", topLeft: "┌", topRight: "┐", bottomLeft: "└", bottomRight: "┘",
+        heavy: BoxLines(horizontal: "━", vertical: "┃", topLeft: "┏", topRight: "┓", bottomLeft: "┗", bottomRight: "┛"),
         sparks: ["▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"], barFull: "█", barEmpty: "░",
         ellipsis: "…", pointer: "▶", separator: "│", isASCII: false)
 
     public static let ascii = Glyphs(
         horizontal: "-", vertical: "|", topLeft: "+", topRight: "+", bottomLeft: "+", bottomRight: "+",
+        heavy: BoxLines(horizontal: "=", vertical: "#", topLeft: "#", topRight: "#", bottomLeft: "#", bottomRight: "#"),
         sparks: ["_", ".", "-", "=", "^", "#"], barFull: "#", barEmpty: ".",
         ellipsis: "~", pointer: ">", separator: "|", isASCII: true)
 

@@ -28,7 +28,8 @@ public struct StyleResolver: Sendable {
             // the roles that carry meaning visible through attributes instead.
             switch style.foreground {
             case .title, .focus, .bad, .warn: attributes.insert(.bold)
-            case .dim: attributes.insert(.dim)
+            // Plain borders recede so that the focused one (bold, heavy) stands out.
+            case .dim, .border: attributes.insert(.dim)
             default: break
             }
         }

@@ -6,6 +6,9 @@ public struct TerminalError: Error, Sendable, Equatable, CustomStringConvertible
         case noTerminalType
         /// `TERM` names a terminal the terminfo database does not know.
         case unknownTerminalType
+        /// The terminal cannot move its cursor to any cell (no `cup`: `TERM=dumb`, a printing
+        /// terminal), so a full-screen dashboard would come out as garbage.
+        case noCursorAddressing
         /// Standard input or output is not a terminal (a pipe, a file).
         case notATerminal
     }

@@ -1,3 +1,4 @@
+import Foundation
 import Terminal
 import Testing
 @testable import Dashboard
@@ -48,12 +49,84 @@ import Testing
         #expect(labels.contains(last), "the line ends with a whole hint, not '\(last)'")
     }
 
+    @Test(arguments: [80, 70, 60])
+    func narrowHintLinesKeepTheMostUsedKeys(width: Int) {
+        let s = DashboardSnapshot(head: head)
+        let g = DashboardRenderer(glyphs: .unicode).render(s, ui: DashboardUI(), width: width, height: 24)
+        let line = g.rows[23]
+        for hint in ["q quit", "? help", "Tab/1-4 focus", ": cmd", "t time", "e events"] {
+            #expect(line.contains(hint), "\(hint) at \(width) columns: \(line)")
+        }
+        // What goes is what is needed least, not whatever happened to be last.
+        if width < 80 { #expect(!line.contains("T theme")) }
+        // Time travel keeps its way back, and help.
+        var travel = DashboardUI()
+        _ = travel.handle(.char("t"), head: head)
+        let t = DashboardRenderer(glyphs: .unicode).render(s, ui: travel, width: width, height: 24).rows[23]
+        #expect(t.contains("Esc") && t.contains("Left/Right") && t.contains("? help"), "\(t)")
+    }
+
+    @Test func tooSmallScreenBreaksBetweenPhrasesAndWords() {
+        for width in 12..<DashboardLayout.minimumWidth {
+            let g = DashboardRenderer(glyphs: .unicode).render(DashboardSnapshot(head: head), ui: DashboardUI(), width: width, height: 10)
+            let rows = g.rows.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            let words = "terminal too small: need 60x16, have \(width)x10".split(separator: " ").map(String.init)
+            // Every word whole, in order, none cut across rows.
+            #expect(rows.flatMap { $0.split(separator: " ").map(String.init) } == words, "at \(width): \(rows)")
+            if width >= 22 { #expect(rows.contains("need 60x16, have \(width)x10") || rows.count == 1, "at \(width): \(rows)") }
+            if width < 22 && width >= 19 { #expect(rows == ["terminal too small:", "need 60x16,", "have \(width)x10"], "at \(width): \(rows)") }
+        }
+        let one = DashboardRenderer(glyphs: .unicode).render(DashboardSnapshot(head: head), ui: DashboardUI(), width: 59, height: 15)
+        #expect(one.contains("terminal too small: need 60x16, have 59x15"))
+    }
+
     @Test func helpSwallowsTheNextKey() {
         var ui = DashboardUI()
         _ = ui.handle(.char("?"), head: head)
         #expect(ui.showHelp)
         #expect(ui.handle(.char("q"), head: head) == nil)
         #expect(!ui.showHelp)
+    }
+
+    @Test func hAndF1OpenHelpInEveryMode() {
+        for key in [Key.char("?"), .char("h"), .function(1)] {
+            var live = DashboardUI()
+            _ = live.handle(key, head: head)
+            #expect(live.showHelp, "\(key) in live mode")
+
+            var travel = DashboardUI()
+            _ = travel.handle(.char("t"), head: head)
+            _ = travel.handle(key, head: head)
+            #expect(travel.showHelp && travel.timeTravel == head, "\(key) while time travelling")
+            _ = travel.handle(.char("x"), head: head)
+            #expect(!travel.showHelp && travel.timeTravel == head, "closing help stays in time travel")
+
+            var inspect = DashboardUI()
+            _ = inspect.handle(.char("e"), head: head)
+            _ = inspect.handle(key, head: head)
+            #expect(inspect.showHelp && inspect.inspector != nil, "\(key) in the inspector")
+            _ = inspect.handle(.char("q"), head: head)
+            #expect(!inspect.showHelp && inspect.inspector != nil, "q closes help, not the inspector")
+        }
+        // In the palette ? and h are text; F1 opens help and keeps what was typed.
+        var palette = DashboardUI()
+        _ = palette.handle(.char(":"), head: head)
+        _ = palette.handle(.char("h"), head: head)
+        _ = palette.handle(.char("?"), head: head)
+        #expect(palette.palette == "h?" && !palette.showHelp)
+        _ = palette.handle(.function(1), head: head)
+        #expect(palette.showHelp)
+        _ = palette.handle(.escape, head: head)
+        #expect(!palette.showHelp && palette.palette == "h?")
+    }
+
+    @Test func paletteNeverTakesControlCharacters() {
+        var ui = DashboardUI()
+        _ = ui.handle(.char(":"), head: head)
+        for c in ["a", "\u{1b}", "\u{1c}", "\u{0}", "\u{9b}", "\u{85}", "é", "b"] as [Character] {
+            _ = ui.handle(.char(c), head: head)
+        }
+        #expect(ui.palette == "aéb")
     }
 
     @Test func paletteEditsSubmitsAndCancels() {

@@ -97,6 +97,86 @@ private func render(_ w: Int, _ h: Int, snapshot s: DashboardSnapshot = .sample,
         #expect(mono.resolve(g[tx, ty].style).attributes.contains(.reverse))
     }
 
+    @Test(arguments: [(120, 40), (80, 24)])
+    func focusedPaneHasAHeavyBorderInTheFocusColour(size: (Int, Int)) {
+        var ui = DashboardUI()
+        _ = ui.handle(.char("2"), head: 12_345)
+        let g = render(size.0, size.1, ui: ui)
+        guard let y = g.rows.firstIndex(where: { $0.contains("Warehouse  #") }),
+              let x = g.rows[y].distance(of: "Warehouse  #") else { Issue.record("no Warehouse title"); return }
+        // The corner left of the title: heavy, bold, in the focus colour; the title reversed.
+        let corner = g[x - 2, y]
+        #expect(corner.text == "┏")
+        #expect(corner.style.foreground == ColorRole.focus && corner.style.attributes.contains(.bold))
+        #expect(g[x, y].style.foreground == ColorRole.focus && g[x, y].style.attributes.contains(.reverse))
+        if size.0 >= 120 {
+            // Unfocused panes keep the light border.
+            guard let sy = g.rows.firstIndex(where: { $0.contains("Shoppers  #") }) else { Issue.record("no Shoppers"); return }
+            #expect(g[0, sy].text == "┌" && g[0, sy].style.foreground == ColorRole.border)
+        }
+        let ascii = render(size.0, size.1, ui: ui, glyphs: .ascii)
+        #expect(ascii.rows[y].contains("# Warehouse  #") && ascii.rows[y].contains("==#"))
+    }
+
+    @Test func statusLineLeavesOutWholeFieldsThatDoNotFit() {
+        let wide = render(200, 60).rows[0]
+        #expect(wide.contains("theme default"))
+        let narrow = render(80, 24).rows[0]
+        #expect(narrow.contains("head #12,345"))
+        #expect(!narrow.contains("…"), "a field cut in half: \(narrow)")
+        #expect(!narrow.contains("theme"))
+    }
+
+    @Test(arguments: [(80, 24), (120, 40), (60, 30)])
+    func helpShowsTheKeysAndTheCommandSyntax(size: (Int, Int)) {
+        var ui = DashboardUI()
+        _ = ui.handle(.char("h"), head: 12_345)
+        let g = render(size.0, size.1, ui: ui)
+        #expect(g.contains("Help: live"))
+        for usage in ["register SKU PRICE NAME...", "restock SKU QTY", "price SKU PRICE", "place CUSTOMER SKU:QTY... [as ORDER]",
+                      "pay ORDER AMOUNT", "ship ORDER", "cancel ORDER REASON..."] {
+            #expect(g.contains(usage), "\(usage) at \(size)")
+        }
+        for key in ["this help", "focus a pane", "rebuild the focused", "stop or start the focused", "time travel", "quit"] {
+            #expect(g.contains(key), "\(key) at \(size)")
+        }
+        #expect(!g.text.contains("SPEC"))
+        #expect(!g.contains("taller terminal"), "everything fits at \(size)")
+    }
+
+    @Test func helpShowsTheKeysOfTheCurrentMode() {
+        var travel = DashboardUI()
+        _ = travel.handle(.char("t"), head: 12_345)
+        _ = travel.handle(.char("?"), head: 12_345)
+        var g = render(80, 24, ui: travel)
+        #expect(g.contains("Help: time travel") && g.contains("Time travel: every view as of position P"))
+        #expect(g.contains("back to live") && g.contains("P 100 events back / on"))
+
+        var inspect = DashboardUI()
+        _ = inspect.handle(.char("e"), head: 12_345)
+        _ = inspect.handle(.function(1), head: 12_345)
+        g = render(80, 24, ui: inspect)
+        #expect(g.contains("Help: inspector") && g.contains("go to a position") && g.contains("close the inspector"))
+        #expect(!g.contains("register SKU"), "the inspector takes no commands")
+
+        var palette = DashboardUI()
+        _ = palette.handle(.char(":"), head: 12_345)
+        _ = palette.handle(.function(1), head: 12_345)
+        g = render(80, 24, ui: palette)
+        #expect(g.contains("Command palette") && g.contains("clear the line") && g.contains("pay ORDER AMOUNT"))
+
+        var s = DashboardSnapshot.sample
+        s.narration = Narration(title: "Step 1", lines: ["Watch."], target: .none)
+        var live = DashboardUI()
+        _ = live.handle(.char("?"), head: 12_345)
+        g = render(120, 40, snapshot: s, ui: live)
+        #expect(g.contains("Walkthrough") && g.contains("next step") && g.contains("back a step"))
+        #expect(!render(120, 40, ui: live).contains("next step"), "no walkthrough keys outside a walkthrough")
+
+        // Too short for everything: the cut is said, not silent.
+        #expect(render(80, 16, ui: live).contains("taller terminal"))
+    }
+
     @Test func stoppedProjectorMakesPaneStale() {
         var s = DashboardSnapshot.sample
         s.projectors[2].state = .stopped
@@ -184,3 +264,4 @@ extension String {
         return nil
     }
 }
+

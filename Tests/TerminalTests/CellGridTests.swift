@@ -11,6 +11,14 @@ import Testing
         #expect(grid.rows[1].hasPrefix("abc~"))
     }
 
+    @Test func controlCharactersNeverReachTheTerminal() {
+        var grid = CellGrid(width: 12, height: 1)
+        // ESC, a C0 control, DEL, and C1 controls (U+009B is CSI to some terminals).
+        grid.put("a\u{1b}[2J\u{7}\u{7f}\u{9b}\u{85}é", x: 0, y: 0)
+        #expect(grid.rows[0] == "a?[2J????é  ")
+        #expect(grid.cells.allSatisfy { cell in cell.text.unicodeScalars.allSatisfy { $0.properties.generalCategory != .control } })
+    }
+
     @Test func unchangedFrameWritesNothing() {
         var a = CellGrid(width: 40, height: 10)
         a.box(a.bounds, glyphs: .unicode, title: "Title")

@@ -94,6 +94,23 @@ let themesDirectory = URL(fileURLWithPath: #filePath)
         #expect(TerminalColor.default.index(for: .twoFiftySix) == -1)
     }
 
+    @Test func greyNeverBecomesDarkGreyOnSixteenColours() {
+        // #8a8a8a (the default theme's dim) is nearest to colour 8, dark grey, which vanishes on
+        // black: it must become white instead; a dark grey on a light theme becomes black.
+        #expect(TerminalColor.nearestBasic(r: 0x8a, g: 0x8a, b: 0x8a, count: 16) == 8)
+        #expect(TerminalColor.rgb(0x8a, 0x8a, 0x8a).index(for: .sixteen) == 7)
+        #expect(TerminalColor.rgb(0x58, 0x58, 0x58).index(for: .sixteen) == 0)
+        // A theme that names gray itself gets it.
+        #expect(TerminalColor.basic(8).index(for: .sixteen) == 8)
+        for name in BuiltinThemes.names {
+            let theme = (try? ThemeParser.parse(BuiltinThemes.source(named: name) ?? "", file: name)) ?? Theme(name: "broken")
+            #expect(theme.name == name)
+            for role in ColorRole.allCases {
+                #expect(theme[role].index(for: .sixteen) != 8, "\(name) \(role) is dark grey on 16 colours")
+            }
+        }
+    }
+
     @Test func colourSupportDetection() {
         #expect(ColorSupport.detect(hasColors: true, colors: 256, environment: [:]) == .twoFiftySix)
         #expect(ColorSupport.detect(hasColors: true, colors: 8, environment: [:]) == .eight)
@@ -107,6 +124,9 @@ let themesDirectory = URL(fileURLWithPath: #filePath)
         let bad = resolver.resolve(CellStyle(.bad))
         #expect(bad.foreground == -1 && bad.background == -1 && bad.attributes.contains(.bold))
         #expect(resolver.resolve(CellStyle(.dim)).attributes.contains(.dim))
+        // Plain borders recede, the focused one stands out.
+        #expect(resolver.resolve(CellStyle(.border)).attributes.contains(.dim))
+        #expect(!resolver.resolve(CellStyle(.focus, attributes: .bold)).attributes.contains(.dim))
         let colour = StyleResolver(theme: Theme.fallback, support: .twoFiftySix).resolve(CellStyle(.accent))
         #expect(colour.foreground == 75 && colour.background == -1)
     }
