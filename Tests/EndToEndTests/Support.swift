@@ -4,11 +4,19 @@ import Testing
 import Glibc
 #endif
 
-/// The built `prism` executable, next to this package's debug build (`swift build` makes it;
-/// `swift test` builds it too).
+/// The built `prism` executable: `PRISM_BINARY`, else next to this test bundle (the same build,
+/// whatever `--scratch-path`), else the default debug build.
 let prismBinary: String = {
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     if let explicit = ProcessInfo.processInfo.environment["PRISM_BINARY"] { return explicit }
+    if let me = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+        var dir = URL(fileURLWithPath: me).deletingLastPathComponent()
+        for _ in 0..<3 {
+            let candidate = dir.appendingPathComponent("prism").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+    }
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     return root.appendingPathComponent(".build/debug/prism").path
 }()
 
