@@ -188,6 +188,9 @@ public struct DashboardRenderer: Sendable {
                     x += barWidth
                 }
                 grid.put(tail, x: x, y: y, style: CellStyle(.accent), maxX: inner.maxX)
+            } else if let error = p.error {
+                // Stopped by an error, not by a person: say why, on the projector's own row.
+                grid.put("  " + error, x: x, y: y, style: CellStyle(.bad), maxX: inner.maxX)
             }
         }
         if s.projectors.isEmpty {

@@ -189,6 +189,18 @@ private func render(_ w: Int, _ h: Int, snapshot s: DashboardSnapshot = .sample,
         #expect(g.contains("stopped"))
     }
 
+    /// A projector stopped by an error (not by a person) says why on its row of the strip.
+    @Test func aProjectorStoppedByAnErrorShowsTheErrorOnTheStrip() {
+        var s = DashboardSnapshot.sample
+        s.projectors[1].state = .stopped
+        s.projectors[1].error = "warehouse: cannot apply position 77: unknown event type"
+        let g = render(120, 40, snapshot: s)
+        guard let row = g.rows.first(where: { $0.contains("warehouse") && $0.contains("stopped") }) else {
+            Issue.record("no warehouse row on the strip"); return
+        }
+        #expect(row.contains("cannot apply position 77"))
+    }
+
     @Test func missingViewsSayNotBuilt() {
         var s = DashboardSnapshot.sample
         s.finance = nil
