@@ -92,3 +92,18 @@ struct FileAppendSession: AppendSession {
         return results.values
     }
 }
+
+extension StoreOpener {
+    /// File logs in the folders a layer names: how the command line (and the tests) let a
+    /// walkthrough open the fresh store of each run.
+    public static let fileLog = StoreOpener { directory, access in
+        switch access {
+        case .write(let durability):
+            var options = LogOptions()
+            options.durability = durability
+            return try EventLog.open(directory: directory, options: options)
+        case .readOnly:
+            return try EventLog.openReadOnly(directory: directory)
+        }
+    }
+}

@@ -118,16 +118,7 @@ struct DataOptions: ParsableArguments {
     }
 
     /// How layers that make fresh stores (the walkthroughs) open them: the file log.
-    static let fileOpener = StoreOpener { directory, access in
-        switch access {
-        case .write(let durability):
-            var options = LogOptions()
-            options.durability = durability
-            return try EventLog.open(directory: directory, options: options)
-        case .readOnly:
-            return try EventLog.openReadOnly(directory: directory)
-        }
-    }
+    static let fileOpener = StoreOpener.fileLog
 }
 
 /// Waits for SIGINT or SIGTERM (for `prism serve`).

@@ -26,16 +26,7 @@ func temporaryRoot() -> String {
 }
 
 /// The file log for every run, as the command line opens it.
-let fileOpener = StoreOpener { directory, access in
-    switch access {
-    case .write(let durability):
-        var options = LogOptions()
-        options.durability = durability
-        return try EventLog.open(directory: directory, options: options)
-    case .readOnly:
-        return try EventLog.openReadOnly(directory: directory)
-    }
-}
+let fileOpener = StoreOpener.fileLog
 
 func runner(_ w: Walkthrough, expectTimeout: Duration = .seconds(10)) -> WalkthroughRunner {
     WalkthroughRunner(
