@@ -64,7 +64,8 @@ public protocol Projection: Sendable {
     associatedtype State: Sendable
     associatedtype View: Sendable
 
-    /// Stable lower-case name, e.g. `finance`; also the checkpoint's file name.
+    /// Stable lower-case name, e.g. `finance`: how the dashboard, the command line and the
+    /// walkthroughs name the projection.
     var name: String { get }
     func initialState() -> State
     func apply(_ event: Event, meta: EventMeta, to state: inout State)
