@@ -54,10 +54,22 @@ public final class PowerCutSimulator: Sendable {
 
     private let state: Mutex<State>
     private let isCut = Atomic<Bool>(false)
+    private let plan: (@Sendable (_ path: String, _ page: Int64) -> PageFate)?
 
-    /// `cutAfter`: the power goes at that write or sync (1 = the first); nil: only `cutNow`.
-    public init(seed: UInt64, cutAfter operations: Int? = nil) {
+    /// `cutAfter`: the power goes at that write or sync (1 = the first); nil: only at `arm` or
+    /// `cutNow`. `plan`, when given, decides each dirty page's fate (file path, page index)
+    /// instead of the seeded generator.
+    public init(
+        seed: UInt64, cutAfter operations: Int? = nil,
+        plan: (@Sendable (_ path: String, _ page: Int64) -> PageFate)? = nil
+    ) {
         state = Mutex(State(rng: seed &* 0x9E37_79B9_7F4A_7C15 | 1, countdown: operations))
+        self.plan = plan
+    }
+
+    /// The power goes at the `operations`th write or sync from now.
+    public func arm(cutAfter operations: Int) {
+        state.withLock { $0.countdown = operations }
     }
 
     public var hasCut: Bool { isCut.load(ordering: .acquiring) }
@@ -106,7 +118,7 @@ public final class PowerCutSimulator: Sendable {
             s.files[key] = file
             let outcome = Result { try body() }
             if Self.tick(&s) {
-                cut(&s, plan: nil)
+                cut(&s, plan: plan)
                 throw Self.deadError("write", path)
             }
             try outcome.get()
@@ -119,7 +131,7 @@ public final class PowerCutSimulator: Sendable {
             if Self.tick(&s) {
                 // The power goes during the sync: it may have finished or not.
                 if Self.next(&s.rng) & 1 == 0 { try? body(); Self.markDurable(&s, fd: fd, path: path) }
-                cut(&s, plan: nil)
+                cut(&s, plan: plan)
                 throw Self.deadError("sync", path)
             }
             try body()
@@ -146,7 +158,7 @@ public final class PowerCutSimulator: Sendable {
     @discardableResult
     public func cutNow(plan: (@Sendable (_ path: String, _ page: Int64) -> PageFate)? = nil) -> CutReport {
         state.withLock { s in
-            if s.report == nil { cut(&s, plan: plan) }
+            if s.report == nil { cut(&s, plan: plan ?? self.plan) }
             return s.report!
         }
     }
