@@ -75,6 +75,14 @@ enum Recovery {
         var segments = try segmentList(directory: directory, io: io)
         if segments.isEmpty {
             guard repair else { throw LogError(.io, "no event log here (no segment files)", file: directory) }
+            // A new log, unless a writer has published a head here before: then every segment
+            // is gone, and starting again at position 1 would reuse acknowledged positions.
+            if let gone = publishedHead(directory: directory, io: io), gone > 0 {
+                throw LogError(
+                    .corruption,
+                    "segment file is missing: no segment files are left, but a writer recorded a durable head of position \(gone) here; refusing to start a new log over it (remove \(HeadFile.name) too to start afresh)",
+                    file: directory + "/" + RecordFormat.segmentName(1), position: 1)
+            }
             try createSegment(directory: directory, first: 1, io: io)
             segments = [1]
         }
@@ -206,6 +214,16 @@ enum Recovery {
         let fd = try io.open(path, O_RDONLY)
         defer { io.close(fd) }
         return try SegmentScanner(io: io, fd: fd, path: path, readSize: 64).readSeal() != nil
+    }
+
+    /// The last position a writer published in `head`, whether or not one is alive.
+    static func publishedHead(directory: String, io: FileIO) -> UInt64? {
+        let path = directory + "/" + HeadFile.name
+        guard let fd = try? io.open(path, O_RDONLY) else { return nil }
+        defer { io.close(fd) }
+        var bytes = [UInt8](repeating: 0, count: HeadFile.size)
+        guard (try? bytes.withUnsafeMutableBytes({ try io.pread(fd, $0, offset: 0, path: path) })) == HeadFile.size else { return nil }
+        return bytes.withUnsafeBytes { HeadFile.decode($0) }?.lastPosition
     }
 
     /// Writes a mark or seal and makes it durable.

@@ -48,4 +48,42 @@ import Testing
             #expect(seen.withLock { $0 } == ["durable", "real"])
         }
     }
+
+    /// A commit in the page cache that the live writer has not published as durable (here: one
+    /// put there by hand, as a write whose sync is still running) is not read.
+    @Test func aFollowerOfALiveWriterStopsAtItsPublishedDurableHead() throws {
+        try withTemporaryDirectory { dir in
+            let writer = try EventLog.open(directory: dir)
+            _ = try writer.append([event("a")])
+            _ = try writer.append([event("b")])
+            let path = dir + "/" + segmentFiles(dir).last!
+            let encoder = EncodeBuffer()
+            var record = event("in-flight")
+            encoder.append(position: 3, streamVersion: 1, timestamp: 0, endsBatch: true, event: &record)
+            encoder.finish(offset: Int64(fileSize(path)))
+            try appendBytes(path, [UInt8](encoder.bytes))
+            let follower = try EventLog.openReadOnly(directory: dir)
+            defer { follower.close() }
+            #expect(follower.head == 2)
+            follower.refresh()
+            #expect(follower.head == 2)
+            _ = try writer.append([event("c")])
+            follower.refresh()
+            #expect(follower.head == 3)
+            #expect(try follower.events(from: 3).map(\.stream) == ["c"])
+            writer.close()
+        }
+    }
+
+    /// With no writer alive (none, or one that died) followers read every valid commit.
+    @Test func aFollowerOfADeadWriterReadsEveryValidCommit() throws {
+        try withTemporaryDirectory { dir in
+            var writer: EventLog? = try EventLog.open(directory: dir)
+            for i in 0..<3 { _ = try writer!.append([event("s\(i)")]) }
+            writer = nil  // gone without a close, as a killed process: its lock goes with it
+            let follower = try EventLog.openReadOnly(directory: dir)
+            defer { follower.close() }
+            #expect(follower.head == 3)
+        }
+    }
 }

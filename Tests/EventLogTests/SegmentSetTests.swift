@@ -70,4 +70,15 @@ import Testing
             expectRefused(dir, naming: alias)
         }
     }
+
+    @Test func aLogWhoseEverySegmentIsGoneIsNotStartedAfresh() throws {
+        try withTemporaryDirectory { dir in
+            let files = try makeLog(dir)
+            for file in files { try FileManager.default.removeItem(atPath: dir + "/" + file) }
+            let error = #expect(throws: LogError.self) { try EventLog.open(directory: dir) }
+            #expect(error?.code == .corruption)
+            #expect(error?.description.contains(RecordFormat.segmentName(1)) == true)
+            #expect(segmentFiles(dir).isEmpty, "no new segment was made")
+        }
+    }
 }
