@@ -206,4 +206,31 @@ import Testing
             #expect(try log.events(from: 1).count == 1)
         }
     }
+
+    /// A new data folder is fsync'd into its parent (else a power cut can lose the folder, and
+    /// every acknowledged event in it); a failed write's cut-back is fsync'd (else the cut
+    /// bytes can come back).
+    @Test func aNewFolderAndAFailedWritesCutBackAreFsynced() throws {
+        try withTemporaryDirectory { root in
+            let faults = FaultInjector()
+            var options = LogOptions()
+            options.io = FileIO(faults: faults)
+            faults.startRecording()
+            let dir = root + "/a/b"
+            let log = try EventLog.open(directory: dir, options: options)
+            defer { log.close() }
+            let syncs = faults.recorded.filter { $0.operation == .sync }.map(\.path)
+            #expect(syncs.contains(root), "\(syncs)")
+            #expect(syncs.contains(root + "/a"), "\(syncs)")
+            _ = try log.append([event("s")])
+
+            faults.startRecording()
+            faults.fail(.write, errno: ENOSPC, partialFraction: 0.5)
+            #expect(throws: LogError.self) { try log.append([event("s", payload: Array(repeating: 1, count: 5000))]) }
+            let calls = faults.recorded
+            let segment = dir + "/" + segmentFiles(dir).last!
+            let cut = try #require(calls.firstIndex { $0.operation == .truncate && $0.path == segment })
+            #expect(calls[(cut + 1)...].contains { $0.operation == .sync && $0.path == segment }, "\(calls)")
+        }
+    }
 }
