@@ -3,11 +3,15 @@
 ///
 /// Owned by the committer thread alone (see `WriterState`).
 final class EncodeBuffer {
+    // Layout: one commit, as it goes to disk: the 48-byte commit header (filled by `finish`),
+    // then the records. The header slot is always there, so the write is one `pwrite`.
     private(set) var base: UnsafeMutableRawPointer
-    private(set) var count = 0
+    private(set) var count = RecordFormat.commitHeaderSize
     private var capacity: Int
     /// Start offset of each record in the buffer.
     var offsets: [Int32] = []
+    /// Each record's stored checksum, in order: what the commit checksum covers.
+    private var checksums: [UInt32] = []
 
     init(capacity: Int = 1 << 20) {
         self.capacity = capacity
@@ -16,12 +20,15 @@ final class EncodeBuffer {
 
     deinit { base.deallocate() }
 
-    var isEmpty: Bool { count == 0 }
+    /// True when the commit holds no record.
+    var isEmpty: Bool { offsets.isEmpty }
+    /// The whole commit, header included.
     var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
 
     func removeAll() {
-        count = 0
+        count = RecordFormat.commitHeaderSize
         offsets.removeAll(keepingCapacity: true)
+        checksums.removeAll(keepingCapacity: true)
     }
 
     private func reserve(_ extra: Int) {
@@ -35,7 +42,7 @@ final class EncodeBuffer {
         capacity = newCapacity
     }
 
-    /// Encodes one record (see `RecordFormat` for the layout) and checksums it.
+    /// Encodes one record (see `RecordFormat` for the layout) and checksums it, in one pass.
     @inline(__always)
     func append(position: UInt64, streamVersion: UInt64, timestamp: Int64, endsBatch: Bool, event pointer: UnsafePointer<NewEvent>) {
         // Fields are read in place through the pointer: copying the struct would retain and
@@ -48,7 +55,7 @@ final class EncodeBuffer {
         reserve(size)
         offsets.append(Int32(count))
         let p = base + count
-        p.storeBytes(of: UInt32(body).littleEndian, toByteOffset: 0, as: UInt32.self)
+        p.storeBytes(of: UInt32(body).littleEndian, toByteOffset: 4, as: UInt32.self)
         p.storeBytes(of: position.littleEndian, toByteOffset: 8, as: UInt64.self)
         p.storeBytes(of: streamVersion.littleEndian, toByteOffset: 16, as: UInt64.self)
         p.storeBytes(of: timestamp.littleEndian, toByteOffset: 24, as: Int64.self)
@@ -69,10 +76,24 @@ final class EncodeBuffer {
         if payloadCount > 0 {
             pointer.pointee.payload.withUnsafeBytes { (p + at).copyMemory(from: $0.baseAddress!, byteCount: payloadCount) }
         }
-        var crc = CRC32C.update(0, UnsafeRawBufferPointer(start: p, count: 4))
-        crc = CRC32C.update(crc, UnsafeRawBufferPointer(start: p + 8, count: body))
-        p.storeBytes(of: crc.littleEndian, toByteOffset: 4, as: UInt32.self)
+        let crc = CRC32C.checksum(UnsafeRawBufferPointer(start: p + 4, count: size - 4))
+        p.storeBytes(of: crc.littleEndian, toByteOffset: 0, as: UInt32.self)
+        checksums.append(crc.littleEndian)
         count += size
+    }
+
+    /// Fills the commit header for a commit written at file offset `offset`; returns the
+    /// commit's first and last position.
+    @discardableResult
+    func finish(offset: Int64) -> (first: UInt64, last: UInt64) {
+        precondition(!offsets.isEmpty, "a commit of events holds at least one record")
+        let first = UInt64(littleEndian: (base + Int(offsets[0]) + 8).loadUnaligned(as: UInt64.self))
+        let last = first + UInt64(offsets.count) - 1
+        let recordChecksums = checksums.withUnsafeBytes { CRC32C.checksum($0) }
+        RecordFormat.storeCommitHeader(
+            base, kind: .events, length: Int64(count), offset: offset, first: first, last: last,
+            recordChecksums: recordChecksums)
+        return (first, last)
     }
 
     /// Copies a string's UTF-8 bytes, straight from its storage when it is contiguous (native
@@ -89,27 +110,35 @@ final class EncodeBuffer {
         }
     }
 
-    /// Removes the bytes from `mark` on (and their offsets) and returns them, for a batch that
-    /// must move to the next segment.
-    func split(at mark: Int, offsetsFrom markOffsets: Int) -> (bytes: [UInt8], offsets: [Int32]) {
+    /// Removes the records from byte `mark` (record `markOffsets`) on and returns them, for a
+    /// batch that must move to the next segment.
+    func split(at mark: Int, offsetsFrom markOffsets: Int) -> (bytes: [UInt8], offsets: [Int32], checksums: [UInt32]) {
         let moved = [UInt8](UnsafeRawBufferPointer(start: base + mark, count: count - mark))
         let movedOffsets = offsets[markOffsets...].map { $0 - Int32(mark) }
+        let movedChecksums = Array(checksums[markOffsets...])
         offsets.removeSubrange(markOffsets...)
+        checksums.removeSubrange(markOffsets...)
         count = mark
-        return (moved, movedOffsets)
+        return (moved, movedOffsets, movedChecksums)
     }
 
-    /// Puts back bytes taken with `split`, at the start of an empty buffer.
-    func restore(_ moved: (bytes: [UInt8], offsets: [Int32])) {
-        precondition(count == 0)
+    /// Puts back records taken with `split`, into an empty commit.
+    func restore(_ moved: (bytes: [UInt8], offsets: [Int32], checksums: [UInt32])) {
+        precondition(offsets.isEmpty)
         reserve(moved.bytes.count)
-        moved.bytes.withUnsafeBytes { base.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-        count = moved.bytes.count
-        offsets = moved.offsets
+        let start = count
+        moved.bytes.withUnsafeBytes { (base + start).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        count += moved.bytes.count
+        offsets = moved.offsets.map { $0 + Int32(start) }
+        checksums = moved.checksums
     }
 
-    /// An immutable copy for the in-memory tail.
+    /// An immutable copy of the records (not the commit header) for the in-memory tail.
     func chunk(firstPosition: UInt64) -> LogChunk {
-        LogChunk(firstPosition: firstPosition, bytes: [UInt8](bytes), offsets: offsets)
+        let header = RecordFormat.commitHeaderSize
+        return LogChunk(
+            firstPosition: firstPosition,
+            bytes: [UInt8](UnsafeRawBufferPointer(start: base + header, count: count - header)),
+            offsets: offsets.map { $0 - Int32(header) })
     }
 }

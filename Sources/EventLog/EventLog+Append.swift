@@ -209,8 +209,10 @@ extension EventLog {
                     next += 1
                 }
             }
+            // `mark` counts the commit header; the seal that ends a segment must fit too.
             let segmentUsed = w.segmentSize + Int64(mark)
-            if segmentUsed + Int64(buffer.count - mark) > options.segmentBytes && segmentUsed > Int64(RecordFormat.headerSize) {
+            let hasContent = w.segmentSize > Int64(RecordFormat.headerSize) || mark > RecordFormat.commitHeaderSize
+            if segmentUsed + Int64(buffer.count - mark + RecordFormat.commitHeaderSize) > options.segmentBytes && hasContent {
                 // This batch does not fit: commit what precedes it, then start a new segment,
                 // so that no batch ever spans two files.
                 let moved = buffer.split(at: mark, offsetsFrom: markOffsets)
@@ -289,39 +291,56 @@ extension EventLog {
         }
     }
 
-    /// Writes the buffer, makes it durable, publishes it to readers, then acknowledges.
+    /// Frames the buffer as one commit, writes it, makes it durable, publishes it to readers and
+    /// to followers in other processes, then acknowledges. Nothing is visible before the sync.
     private func flush(_ w: inout WriterState, _ inFlight: inout [(PendingAppend, AppendResult)]) throws {
         let buffer = w.buffer
         guard !buffer.isEmpty else { return }
         let path = segmentPath(w.segmentFirst)
+        let (first, last) = buffer.finish(offset: w.segmentSize)
         try io.pwriteAll(w.fd, buffer.bytes, offset: w.segmentSize, path: path)
         if options.durability == .full { try io.fdatasync(w.fd, path: path) }
         w.segmentSize += Int64(buffer.count)
-        let chunk = buffer.chunk(firstPosition: inFlight[0].1.firstPosition)
-        publish(chunk, tailEnd: TailEnd(segment: w.segmentFirst, offset: w.segmentSize, lastPosition: chunk.lastPosition))
+        w.lastKind = .events
+        let chunk = buffer.chunk(firstPosition: first)
+        let end = TailEnd(segment: w.segmentFirst, offset: w.segmentSize, lastPosition: last)
+        publish(chunk, tailEnd: end)
+        headPublisher?.publish(HeadFile.Value(segment: end.segment, offset: end.offset, lastPosition: end.lastPosition))
         buffer.removeAll()
         for (p, r) in inFlight { p.completion(.success(r)) }
         inFlight.removeAll()
     }
 
-    /// Starts a new segment whose first position is `first`.
+    /// Starts a new segment whose first position is `first`. The new segment is created (and
+    /// its name made durable) before the old one is sealed, so a seal always means "the next
+    /// segment exists": a sealed last segment is then a deleted successor, never a crash.
     private func roll(_ w: inout WriterState, first: UInt64) throws {
         let old = segmentPath(w.segmentFirst)
+        // The old segment's bytes must be durable before a successor vouches for them.
         if options.durability == .relaxed { try io.fdatasync(w.fd, path: old) }
         try Recovery.createSegment(directory: directory, first: first, io: io)
+        let seal = RecordFormat.markCommit(.seal, offset: w.segmentSize, head: first - 1)
+        try Recovery.writeCommit(seal, fd: w.fd, at: w.segmentSize, path: old, io: io)
+        w.segmentSize += Int64(seal.count)
         let fd = try io.open(segmentPath(first), O_RDWR)
         io.close(w.fd)
         w.fd = fd
         w.segmentFirst = first
         w.segmentSize = Int64(RecordFormat.headerSize)
+        w.lastKind = nil
         shared.withLock { $0.segments.append(first) }
     }
 
-    /// A write failed: cut the file back to its last durable size so no partial record stays on
-    /// disk, refuse everything in flight, and refuse all appends until the log is reopened (the
-    /// state of the page cache after a failed fdatasync is unknowable, so guessing is worse).
+    /// A write failed: cut the file back to its last durable size, and make the cut durable, so
+    /// no partial commit stays on disk; refuse everything in flight, and refuse all appends
+    /// until the log is reopened (the state of the page cache after a failed fdatasync is
+    /// unknowable, so guessing is worse). Followers never saw the bytes: the durable head they
+    /// read was not moved.
     private func fail(_ w: inout WriterState, _ error: LogError, inFlight: [(PendingAppend, AppendResult)], rest: [PendingAppend]) {
-        try? io.ftruncate(w.fd, w.segmentSize, path: segmentPath(w.segmentFirst))
+        let path = segmentPath(w.segmentFirst)
+        if (try? io.ftruncate(w.fd, w.segmentSize, path: path)) != nil {
+            try? io.fsync(w.fd, path: path)
+        }
         w.failure = error
         w.streamVersions = nil
         w.buffer.removeAll()

@@ -30,80 +30,63 @@ extension EventLog {
     }
 
     /// Streams records `from...through` from the segment files through one reused buffer,
-    /// verifying each checksum once and handing each record to `body` in place: the replay path,
-    /// where allocation per chunk or a second parse would cost more than the disk.
-    /// Returns the next position, and whether `body` asked to stop.
+    /// verifying each record's checksum once (and each whole commit's) and handing each record
+    /// to `body` in place: the replay path, where allocation per chunk or a second parse would
+    /// cost more than the disk. Returns the next position, and whether `body` asked to stop.
     private func scanDisk(from: UInt64, through: UInt64, _ body: (RecordView) throws -> Bool) throws -> (UInt64, Bool) {
         let (segments, hint) = shared.withLock { ($0.segments, $0.resumeHints[from]) }
         guard var segmentIndex = segments.lastIndex(where: { $0 <= from }) else {
             throw LogError(.invalidArgument, "position \(from) is before the first segment", file: directory)
         }
-        var size = 1 << 20
-        var buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 16)
-        defer { buffer.deallocate() }
         var position = from
         var offset = Int64(RecordFormat.headerSize)
         var expected = segments[segmentIndex]
         if let hint, hint.segment == segments[segmentIndex] {
             offset = hint.offset
-            expected = from
+            expected = hint.first
         }
         while true {
             let segment = segments[segmentIndex]
             let path = segmentPath(segment)
             let fd = try io.open(path, O_RDONLY)
             defer { io.close(fd) }
-            while true {
-                let n = try io.pread(fd, buffer, offset: offset, path: path)
-                if n == 0 { break }
-                var consumed = 0
-                var grow = 0
-                while consumed < n {
-                    switch RecordFormat.parse(UnsafeRawBufferPointer(rebasing: buffer[consumed..<n])) {
-                    case .incomplete(let needed):
-                        if n < size {
-                            throw LogError(
-                                .corruption, "record is cut short by the end of the file",
-                                file: path, offset: offset + Int64(consumed), position: expected)
-                        }
-                        if consumed == 0 { grow = needed }
-                        break
-                    case .invalid(let reason):
-                        throw LogError(.corruption, reason, file: path, offset: offset + Int64(consumed), position: expected)
-                    case .record(let view, let recordSize):
-                        if view.position != expected {
-                            throw LogError(
-                                .corruption, "position \(view.position) where \(expected) was expected",
-                                file: path, offset: offset + Int64(consumed), position: expected)
-                        }
-                        expected += 1
-                        consumed += recordSize
-                        if view.position >= position {
-                            position = view.position + 1
-                            let more = try body(view)
-                            if !more || view.position >= through {
-                                remember(resume: position, segment: segment, offset: offset + Int64(consumed))
-                                return (position, !more)
-                            }
-                        }
-                        continue
+            var scanner = try SegmentScanner(io: io, fd: fd, path: path, readSize: 1 << 20)
+            var more = true
+            commits: while true {
+                let commitOffset = offset, commitFirst = expected
+                let step = try scanner.readCommit(at: offset, expected: expected, from: position) { view in
+                    position = view.position + 1
+                    more = try body(view)
+                    return more && view.position < through
+                }
+                switch step {
+                case .stopped:
+                    remember(resume: position, segment: segment, offset: commitOffset, first: commitFirst)
+                    return (position, !more)
+                case .commit(let h) where h.kind == .seal:
+                    break commits
+                case .commit(let h):
+                    offset = h.end
+                    expected = h.last + 1
+                    if h.kind == .events, h.last >= through, position > through {
+                        remember(resume: position, segment: segment, offset: offset, first: expected)
+                        return (position, false)
                     }
-                    break
+                case .bad(let d):
+                    throw LogError(.corruption, d.reason, file: path, offset: d.offset, position: d.position)
+                case .zeros, .endOfFile:
+                    throw LogError(
+                        .corruption,
+                        "position \(position) is missing: \(RecordFormat.segmentName(segment)) ends at position \(expected - 1)\(segmentIndex + 1 < segments.count ? " without a seal" : "")",
+                        file: path, offset: offset, position: position)
                 }
-                if grow > 0 {
-                    buffer.deallocate()
-                    size = grow
-                    buffer = .allocate(byteCount: size, alignment: 16)
-                    continue
-                }
-                offset += Int64(consumed)
             }
-            // This segment is done; the next one must go on from the next position.
+            // This segment is sealed; the next one must go on from the next position.
             segmentIndex += 1
             guard segmentIndex < segments.count else {
                 throw LogError(
-                    .corruption, "position \(position) is missing: the log ends at \(expected - 1)",
-                    file: path, offset: offset, position: position)
+                    .corruption, "segment file is missing: \(RecordFormat.segmentName(segment)) is sealed, but \(RecordFormat.segmentName(expected)) is gone",
+                    file: segmentPath(expected), position: expected)
             }
             if segments[segmentIndex] != expected {
                 throw LogError(
@@ -114,10 +97,10 @@ extension EventLog {
         }
     }
 
-    private func remember(resume position: UInt64, segment: UInt64, offset: Int64) {
+    private func remember(resume position: UInt64, segment: UInt64, offset: Int64, first: UInt64) {
         shared.withLock { s in
             if s.resumeHints.count > 256 { s.resumeHints.removeAll(keepingCapacity: true) }
-            s.resumeHints[position] = (segment, offset)
+            s.resumeHints[position] = (segment, offset, first)
         }
     }
 
@@ -229,32 +212,24 @@ extension EventLog {
         thread.start()
     }
 
-    /// For a read-only log: looks for batches the writer process has committed since the last
-    /// look, including in a new segment, and moves the head. Never reads past a whole batch.
+    /// For a read-only log: looks for commits the writer process has made durable since the
+    /// last look, including in a new segment, and moves the head. While a writer lives, never
+    /// past the durable head it published (see `HeadFile`); never into a commit that is not
+    /// whole and valid.
     public func refresh() {
         guard isReadOnly else { return }
-        var end = shared.withLock { $0.tailEnd }
-        let before = end
-        while true {
-            let path = segmentPath(end.segment)
-            guard let fd = try? io.open(path, O_RDONLY) else { break }
-            defer { io.close(fd) }
-            guard var scanner = try? SegmentScanner(io: io, fd: fd, path: path),
-                  let (newEnd, why) = try? Recovery.scanBatches(&scanner, segment: end.segment, from: end.offset, lastPosition: end.lastPosition)
-            else { break }
-            end = newEnd
-            guard why == .endOfFile, newEnd.offset == scanner.fileSize else { break }
-            let nextFirst = end.lastPosition + 1
-            // An empty segment is its own successor's name: nothing newer exists yet.
-            guard nextFirst > end.segment else { break }
-            let nextPath = segmentPath(nextFirst)
-            guard let nfd = try? io.open(nextPath, O_RDONLY) else { break }
-            let ok = (try? SegmentScanner.readHeader(io: io, fd: nfd, path: nextPath, expectedFirst: nextFirst)) != nil
-            io.close(nfd)
-            guard ok else { break }
-            shared.withLock { if $0.segments.last! < nextFirst { $0.segments.append(nextFirst) } }
-            end = TailEnd(segment: nextFirst, offset: Int64(RecordFormat.headerSize), lastPosition: end.lastPosition)
+        let start = shared.withLock { $0.tailEnd }
+        var limit = HeadFile.followerLimit(directory: directory, io: io)
+        var (end, entered) = Recovery.follow(directory: directory, io: io, from: start, limit: limit)
+        if limit == nil, end != start, let now = HeadFile.followerLimit(directory: directory, io: io) {
+            // A writer started during the look: read again, only what it has made durable.
+            limit = now
+            (end, entered) = Recovery.follow(directory: directory, io: io, from: start, limit: now)
         }
-        if end != before { publish(nil, tailEnd: end) }
+        guard end != start else { return }
+        if !entered.isEmpty {
+            shared.withLock { s in for first in entered where s.segments.last! < first { s.segments.append(first) } }
+        }
+        publish(nil, tailEnd: end)
     }
 }

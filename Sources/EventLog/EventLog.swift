@@ -63,6 +63,8 @@ public final class EventLog: @unchecked Sendable {
     let shared: Mutex<Shared>
     let headValue: Atomic<UInt64>
     private let lock: DirectoryLock?
+    /// The writer's durable head, published for followers in other processes.
+    let headPublisher: HeadPublisher?
     var writer: WriterState?
     let queue = Mutex<AppendQueue>(AppendQueue())
     let workAvailable = DispatchSemaphore(value: 0)
@@ -98,7 +100,7 @@ public final class EventLog: @unchecked Sendable {
         self.io = options.io
         if readOnly {
             let names = try io.listDirectory(directory)
-            if !names.contains(where: { RecordFormat.segmentFirstPosition($0) != nil }) {
+            if !names.contains(where: { RecordFormat.segmentFirstPosition($0) != nil || RecordFormat.looksLikeSegment($0) }) {
                 throw LogError(.io, "no event log here (no segment files)", file: directory)
             }
             lock = nil
@@ -106,18 +108,28 @@ public final class EventLog: @unchecked Sendable {
             try io.makeDirectories(directory)
             lock = try DirectoryLock(directory: directory, io: options.io)
         }
+        var publisher: HeadPublisher?
         do {
-            let recovered = try Recovery.openTail(directory: directory, io: options.io, repair: !readOnly)
+            let recovered: Recovery.Opened
+            if readOnly {
+                recovered = try Self.openFollowing(directory: directory, io: options.io)
+                io.close(recovered.fd)
+            } else {
+                recovered = try Recovery.openTail(directory: directory, io: options.io, repair: true)
+                publisher = try HeadPublisher(directory: directory, io: options.io)
+                publisher!.publish(HeadFile.Value(
+                    segment: recovered.tailEnd.segment, offset: recovered.tailEnd.offset, lastPosition: recovered.tailEnd.lastPosition))
+                writer = WriterState(
+                    fd: recovered.fd, segmentFirst: recovered.segments.last!, segmentSize: recovered.tailEnd.offset,
+                    lastKind: recovered.lastKind)
+            }
             self.report = recovered.report
             self.shared = Mutex(Shared(segments: recovered.segments, tailEnd: recovered.tailEnd))
             self.headValue = Atomic(recovered.report.head)
-            if readOnly {
-                io.close(recovered.fd)
-            } else {
-                writer = WriterState(
-                    fd: recovered.fd, segmentFirst: recovered.segments.last!, segmentSize: recovered.tailEnd.offset)
-            }
+            self.headPublisher = publisher
         } catch {
+            if let writer { io.close(writer.fd) }
+            publisher?.close()
             lock?.release()
             throw error
         }
@@ -143,10 +155,12 @@ public final class EventLog: @unchecked Sendable {
             queue.withLock { $0.closing = true }
             workAvailable.signal()
             committerDone.wait()
-            if let writer {
+            if var writer {
+                markCleanClose(&writer)
                 saveStreamIndex(writer)
                 io.close(writer.fd)
             }
+            headPublisher?.close()
             lock?.release()
         }
         let waiters = shared.withLock { s -> [CheckedContinuation<Void, Never>] in
@@ -170,7 +184,38 @@ public final class EventLog: @unchecked Sendable {
             queue.withLock { $0.closing = true }
             workAvailable.signal()
             if let writer { io.close(writer.fd) }
+            headPublisher?.close()
             lock?.release()
+        }
+    }
+
+    /// Opens a log read-only, reading no further than a live writer's published durable head.
+    /// Checked again afterwards: a writer that started during the scan may have written
+    /// bytes that are not durable yet.
+    static func openFollowing(directory: String, io: FileIO) throws -> Recovery.Opened {
+        while true {
+            let limit = HeadFile.followerLimit(directory: directory, io: io)
+            let opened = try Recovery.openTail(directory: directory, io: io, repair: false, limit: limit)
+            if limit != nil || HeadFile.followerLimit(directory: directory, io: io) == nil { return opened }
+            io.close(opened.fd)
+        }
+    }
+
+    /// A clean close records the durable head after the last commit (a head mark, synced), so
+    /// that damage to that commit is later told from a torn write.
+    private func markCleanClose(_ w: inout WriterState) {
+        guard w.failure == nil, w.lastKind == .events else { return }
+        let path = segmentPath(w.segmentFirst)
+        let at = w.segmentSize
+        let mark = RecordFormat.markCommit(.mark, offset: at, head: head)
+        do {
+            try Recovery.writeCommit(mark, fd: w.fd, at: at, path: path, io: io)
+            w.segmentSize += Int64(mark.count)
+            w.lastKind = .mark
+            headPublisher?.publish(HeadFile.Value(segment: w.segmentFirst, offset: w.segmentSize, lastPosition: head))
+        } catch {
+            // The mark only sharpens the diagnosis of later damage; the log is whole without it.
+            try? io.ftruncate(w.fd, at, path: path)
         }
     }
 
@@ -214,11 +259,12 @@ struct Shared {
     var waiters: [(id: UInt64, after: UInt64, continuation: CheckedContinuation<Void, Never>)] = []
     var nextWaiterId: UInt64 = 0
     var closed = false
-    /// Where a disk read that stopped at a position can resume: position -> (segment, offset).
-    var resumeHints: [UInt64: (segment: UInt64, offset: Int64)] = [:]
+    /// Where a disk read that stopped at a position can resume: position -> the commit holding
+    /// it (segment, offset of the commit, its first position).
+    var resumeHints: [UInt64: (segment: UInt64, offset: Int64, first: UInt64)] = [:]
 }
 
-/// The end of the last whole batch of the last segment.
+/// The end of the last valid commit of the last segment.
 struct TailEnd: Equatable {
     var segment: UInt64
     var offset: Int64
@@ -229,7 +275,10 @@ struct TailEnd: Equatable {
 struct WriterState {
     var fd: Int32
     var segmentFirst: UInt64
+    /// Where the next commit goes: the end of the last commit of the current segment.
     var segmentSize: Int64
+    /// The kind of the last commit written; a clean close adds a head mark after events.
+    var lastKind: RecordFormat.CommitKind?
     /// Current version of every stream, built on the first append (see `loadStreamVersions`).
     var streamVersions: [StreamKey: UInt64]? = nil
     let buffer = EncodeBuffer()

@@ -13,14 +13,21 @@ import Synchronization
 public struct FileIO: Sendable {
     /// Failures to inject; nil in production.
     public var faults: FaultInjector?
+    /// A simulated power supply that can be cut (see ``PowerCutSimulator``); nil in production.
+    public var powerCut: PowerCutSimulator?
 
-    public init(faults: FaultInjector? = nil) { self.faults = faults }
+    public init(faults: FaultInjector? = nil, powerCut: PowerCutSimulator? = nil) {
+        self.faults = faults
+        self.powerCut = powerCut
+    }
 
     /// Runs `body`, retrying on EINTR, and turns -1 into a ``LogError`` naming `what` and `path`.
     @inline(__always)
     func call<T: BinaryInteger>(
         _ op: FaultInjector.Operation, _ what: String, path: String, _ body: () -> T
     ) throws -> T {
+        if let powerCut, powerCut.hasCut { throw PowerCutSimulator.deadError(what, path) }
+        faults?.record(op, path)
         if let faults, let injected = faults.injected(op) {
             throw LogError(.io, "\(what) failed: \(String(cString: strerror(injected)))", file: path, errno: injected)
         }
@@ -34,10 +41,13 @@ public struct FileIO: Sendable {
     }
 
     public func open(_ path: String, _ flags: Int32, _ mode: mode_t = 0o644) throws -> Int32 {
-        try call(.open, "open", path: path) { Glibc.open(path, flags | O_CLOEXEC, mode) }
+        let fd = try call(.open, "open", path: path) { Glibc.open(path, flags | O_CLOEXEC, mode) }
+        powerCut?.opened(fd, path: path, truncated: flags & O_TRUNC != 0)
+        return fd
     }
 
     public func close(_ fd: Int32) {
+        powerCut?.closed(fd)
         _ = Glibc.close(fd)  // close is not retried on EINTR: on Linux the fd is gone either way.
     }
 
@@ -57,6 +67,16 @@ public struct FileIO: Sendable {
     /// Writes all of `buffer` at `offset`, or throws. An injected partial write writes the
     /// first bytes for real before failing, as a full disk does.
     public func pwriteAll(_ fd: Int32, _ buffer: UnsafeRawBufferPointer, offset: Int64, path: String) throws {
+        if let powerCut {
+            try powerCut.write(fd, offset: offset, count: buffer.count, path: path) {
+                try writeAll(fd, buffer, offset: offset, path: path)
+            }
+        } else {
+            try writeAll(fd, buffer, offset: offset, path: path)
+        }
+    }
+
+    private func writeAll(_ fd: Int32, _ buffer: UnsafeRawBufferPointer, offset: Int64, path: String) throws {
         var done = 0
         if let faults, let (bytes, err) = faults.partialWrite(buffer.count) {
             if bytes > 0 { _ = Glibc.pwrite(fd, buffer.baseAddress!, bytes, off_t(offset)) }
@@ -71,15 +91,20 @@ public struct FileIO: Sendable {
     }
 
     public func fdatasync(_ fd: Int32, path: String) throws {
-        _ = try call(.sync, "fdatasync", path: path) { Glibc.fdatasync(fd) }
+        try synced(fd, path: path) { _ = try call(.sync, "fdatasync", path: path) { Glibc.fdatasync(fd) } }
     }
 
     public func fsync(_ fd: Int32, path: String) throws {
-        _ = try call(.sync, "fsync", path: path) { Glibc.fsync(fd) }
+        try synced(fd, path: path) { _ = try call(.sync, "fsync", path: path) { Glibc.fsync(fd) } }
+    }
+
+    private func synced(_ fd: Int32, path: String, _ body: () throws -> Void) throws {
+        if let powerCut { try powerCut.sync(fd, path: path, body) } else { try body() }
     }
 
     public func ftruncate(_ fd: Int32, _ size: Int64, path: String) throws {
-        _ = try call(.truncate, "ftruncate", path: path) { Glibc.ftruncate(fd, off_t(size)) }
+        let body = { _ = try call(.truncate, "ftruncate", path: path) { Glibc.ftruncate(fd, off_t(size)) } }
+        if let powerCut { try powerCut.truncate(fd, to: size, path: path, body) } else { try body() }
     }
 
     public func fileSize(_ fd: Int32, path: String) throws -> Int64 {
@@ -90,10 +115,42 @@ public struct FileIO: Sendable {
 
     public func rename(_ from: String, _ to: String) throws {
         _ = try call(.rename, "rename to \(to)", path: from) { Glibc.rename(from, to) }
+        powerCut?.renamed(from, to)
     }
 
     public func unlink(_ path: String) {
+        if let powerCut, powerCut.hasCut { return }
         _ = Glibc.unlink(path)
+    }
+
+    // Linux's open-file-description locks (F_OFD_*, since 3.15): owned by the open file, not
+    // the process, so closing another descriptor of the same file (a follower in the writer's
+    // own process) does not drop them, and the kernel drops them when the writer dies, even by
+    // SIGKILL. Glibc's headers hide the constants behind _GNU_SOURCE, so they are spelled here.
+    private static let F_OFD_GETLK: Int32 = 36
+    private static let F_OFD_SETLK: Int32 = 37
+
+    private static func firstByte(_ type: Int32) -> flock {
+        var lock = flock()
+        lock.l_type = Int16(type)
+        lock.l_whence = Int16(SEEK_SET)
+        lock.l_start = 0
+        lock.l_len = 1
+        return lock
+    }
+
+    /// Takes a write lock on the first byte of `fd`'s file, for as long as the file is open:
+    /// what tells followers that a writer is alive.
+    public func lockFirstByte(_ fd: Int32, path: String) throws {
+        var lock = Self.firstByte(F_WRLCK)
+        _ = try call(.open, "lock", path: path) { fcntl(fd, Self.F_OFD_SETLK, &lock) }
+    }
+
+    /// True when another open file holds a write lock on the first byte of `fd`'s file.
+    public func firstByteIsLocked(_ fd: Int32, path: String) throws -> Bool {
+        var lock = Self.firstByte(F_RDLCK)
+        _ = try call(.stat, "test lock", path: path) { fcntl(fd, Self.F_OFD_GETLK, &lock) }
+        return lock.l_type != Int16(F_UNLCK)
     }
 
     /// Writes a whole file so that it either exists complete or not at all: into `path.tmp`,
@@ -121,21 +178,27 @@ public struct FileIO: Sendable {
         try fsync(fd, path: path)
     }
 
-    /// Creates `path` and its parents.
+    /// Creates `path` and its parents, each created folder fsync'd into its parent so that it
+    /// survives a power cut (a log whose folder vanishes loses everything acknowledged in it).
     public func makeDirectories(_ path: String) throws {
         var prefix = path.hasPrefix("/") ? "/" : ""
+        var parent = prefix.isEmpty ? "." : prefix
         for part in path.split(separator: "/") {
             prefix += part
-            if Glibc.mkdir(prefix, 0o755) != 0 && Glibc.errno != EEXIST {
+            if Glibc.mkdir(prefix, 0o755) == 0 {
+                try syncDirectory(parent)
+            } else if Glibc.errno != EEXIST {
                 let e = Glibc.errno
                 throw LogError(.io, "cannot create directory: \(String(cString: strerror(e)))", file: prefix, errno: e)
             }
+            parent = prefix
             prefix += "/"
         }
     }
 
     /// The names in a directory, without `.` and `..`.
     public func listDirectory(_ path: String) throws -> [String] {
+        if let powerCut, powerCut.hasCut { throw PowerCutSimulator.deadError("list", path) }
         guard let dir = opendir(path) else {
             let e = Glibc.errno
             throw LogError(.io, "cannot list directory: \(String(cString: strerror(e)))", file: path, errno: e)
@@ -164,33 +227,53 @@ public final class FaultInjector: Sendable {
         /// For writes: the fraction of the buffer written before the failure.
         var partialFraction: Double?
         var remaining: Int
+        /// How long the call hangs before it fails, as a slow disk does: lets a test look at what
+        /// others see while a doomed write or sync is still in flight.
+        var delayMilliseconds: Int = 0
     }
 
     private let rules = Mutex<[Rule]>([])
+    private let log = Mutex<[(Operation, String)]?>(nil)
 
     public init() {}
 
+    /// Starts keeping a list of every call (operation and path), for tests of what is synced when.
+    public func startRecording() { log.withLock { $0 = [] } }
+
+    /// The calls made since `startRecording`, in order.
+    public var recorded: [(operation: Operation, path: String)] { log.withLock { ($0 ?? []).map { ($0.0, $0.1) } } }
+
+    func record(_ op: Operation, _ path: String) {
+        log.withLock { if $0 != nil { $0!.append((op, path)) } }
+    }
+
     /// After `skip` successful calls of `operation`, fail the next `times` with `errno`. For a
     /// write, `partialFraction` writes that share of the bytes first, as a disk filling up does.
+    /// `delayMilliseconds` makes each failing call hang that long first.
     public func fail(
         _ operation: Operation, errno: Int32, after skip: Int = 0, times: Int = 1,
-        partialFraction: Double? = nil
+        partialFraction: Double? = nil, delayMilliseconds: Int = 0
     ) {
         rules.withLock {
-            $0.append(Rule(operation: operation, skip: skip, errno: errno, partialFraction: partialFraction, remaining: times))
+            $0.append(Rule(
+                operation: operation, skip: skip, errno: errno, partialFraction: partialFraction, remaining: times,
+                delayMilliseconds: delayMilliseconds))
         }
     }
 
     public func clear() { rules.withLock { $0.removeAll() } }
 
     func injected(_ op: Operation) -> Int32? {
-        rules.withLock { rules in
+        let hit = rules.withLock { rules -> (Int32, Int)? in
             guard let i = rules.firstIndex(where: { $0.operation == op && $0.remaining > 0 && $0.partialFraction == nil })
             else { return nil }
             if rules[i].skip > 0 { rules[i].skip -= 1; return nil }
             rules[i].remaining -= 1
-            return rules[i].errno
+            return (rules[i].errno, rules[i].delayMilliseconds)
         }
+        guard let (errno, delay) = hit else { return nil }
+        if delay > 0 { usleep(UInt32(delay) * 1000) }
+        return errno
     }
 
     func partialWrite(_ count: Int) -> (Int, Int32)? {

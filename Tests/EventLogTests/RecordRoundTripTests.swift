@@ -167,4 +167,44 @@ import Testing
         }
         #expect(whole == chained)
     }
+
+    /// The table path runs on every CPU without the instruction (and is the only one on some
+    /// ARM machines): check it here too, against known vectors (RFC 3720's iSCSI test values)
+    /// and against the path this CPU uses, at every length and alignment, from many threads at
+    /// once on first use.
+    @Test func theTablePathMatchesKnownVectorsAndTheHardwarePath() async {
+        func portable(_ bytes: [UInt8]) -> UInt32 { bytes.withUnsafeBytes { CRC32C.portableUpdate(0, $0) } }
+        #expect(portable(Array("123456789".utf8)) == 0xE306_9283)
+        #expect(portable([UInt8](repeating: 0, count: 32)) == 0x8A91_36AA)
+        #expect(portable([UInt8](repeating: 0xFF, count: 32)) == 0x62A8_AB43)
+        #expect(portable((0..<32).map { UInt8($0) }) == 0x46DD_794E)
+        #expect(portable((0..<32).map { UInt8(31 - $0) }) == 0x113F_DB5C)
+        #expect(portable([]) == 0)
+        let bytes = (0..<1000).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 17) }
+        await withTaskGroup(of: Bool.self) { group in
+            for t in 0..<8 {
+                group.addTask {
+                    var ok = true
+                    for start in stride(from: t, to: 24, by: 8) {
+                        for end in stride(from: start, through: bytes.count, by: 7) {
+                            let slice = bytes[start..<end]
+                            let table = slice.withUnsafeBytes { CRC32C.portableUpdate(0, $0) }
+                            let fast = slice.withUnsafeBytes { CRC32C.checksum($0) }
+                            if table != fast { ok = false }
+                        }
+                    }
+                    return ok
+                }
+            }
+            for await ok in group { #expect(ok) }
+        }
+        // Chained through the table path equals one pass.
+        let chained = bytes.withUnsafeBytes { raw in
+            CRC32C.portableUpdate(CRC32C.portableUpdate(0, UnsafeRawBufferPointer(rebasing: raw[0..<333])), UnsafeRawBufferPointer(rebasing: raw[333...]))
+        }
+        #expect(chained == CRC32C.checksum(bytes))
+        #if arch(x86_64)
+        #expect(CRC32C.usesHardware, "this x86-64 CPU has SSE4.2: the fast path should be in use")
+        #endif
+    }
 }

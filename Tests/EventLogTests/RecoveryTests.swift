@@ -41,16 +41,19 @@ import Testing
         }
     }
 
-    @Test func anUnfinishedBatchIsCutWhole() throws {
+    @Test func aCommitMissingItsEndIsCutWhole() throws {
         try withTemporaryDirectory { dir in
             let path = try makeLog(dir, batches: 3)
-            // Build a valid record for position 7 that does not end its batch.
+            // A whole commit of two records for positions 7 and 8, of which the end never
+            // reached the disk: the first record is intact and valid on its own.
             let encoder = EncodeBuffer()
-            var record = event("x")
-            encoder.append(position: 7, streamVersion: 1, timestamp: 0, endsBatch: false, event: &record)
-            let bytes = [UInt8](encoder.bytes)
-            try appendBytes(path, bytes)
-            // A reader never sees it, even before the writer repairs the file.
+            var records = [event("x", payload: Array(repeating: 1, count: 100)), event("x")]
+            encoder.append(position: 7, streamVersion: 1, timestamp: 0, endsBatch: false, event: &records[0])
+            encoder.append(position: 8, streamVersion: 2, timestamp: 0, endsBatch: true, event: &records[1])
+            encoder.finish(offset: Int64(fileSize(path)))
+            let bytes = [UInt8](encoder.bytes).dropLast(20)
+            try appendBytes(path, Array(bytes))
+            // A reader never sees any of it, even before the writer repairs the file.
             let reader = try EventLog.openReadOnly(directory: dir)
             #expect(reader.head == 6)
             reader.close()
@@ -58,17 +61,18 @@ import Testing
             defer { log.close() }
             #expect(log.head == 6)
             #expect(log.report.truncation?.bytes == Int64(bytes.count))
-            #expect(log.report.truncation?.reason == "unfinished batch")
+            #expect(log.report.truncation?.position == 7)
+            #expect(log.report.truncation?.reason.hasPrefix("torn write: ") == true)
+            _ = try log.append([event("y")])
+            #expect(try log.events(from: 7).map(\.stream) == ["y"])
         }
     }
 
     @Test func aBitFlippedMidLogIsCorruptionWithItsPosition() throws {
         try withTemporaryDirectory { dir in
             let path = try makeLog(dir)
-            // Record 3 starts after the header and two records; flip a byte in its payload.
-            var offset = RecordFormat.headerSize
-            let events = try { let l = try EventLog.openReadOnly(directory: dir); defer { l.close() }; return try l.events(from: 1) }()
-            for e in events.prefix(2) { offset += RecordFormat.recordOverhead + e.stream.utf8.count + e.type.utf8.count + e.payload.count }
+            // Flip a byte in the payload of record 3 (the first of the second batch).
+            let offset = recordOffsets(path)[2]
             try flipBit(path, at: offset + 45)
             do {
                 _ = try EventLog.open(directory: dir)
@@ -83,8 +87,25 @@ import Testing
             #expect(summary.problems.count == 1)
             #expect(summary.problems.first?.position == 3)
             #expect(summary.problems.first?.offset == Int64(offset))
+            #expect(summary.problems.first?.kind == .damage)
             // Nothing was cut: the damage is still there for a person to look at.
             #expect(fileSize(path) > offset + 200)
+        }
+    }
+
+    /// The second record of a batch is named by its own position, not the batch's first.
+    @Test func damageNamesTheBadRecordsOwnPosition() throws {
+        try withTemporaryDirectory { dir in
+            let path = try makeLog(dir)
+            let offset = recordOffsets(path)[5]  // position 6: the second record of batch 3
+            try flipBit(path, at: offset + 39)
+            let error = #expect(throws: LogError.self) { try EventLog.openReadOnly(directory: dir).events(from: 1) }
+            #expect(error?.code == .corruption)
+            #expect(error?.file == path)
+            #expect(error?.offset == Int64(offset))
+            #expect(error?.position == 6)
+            let problems = try LogVerifier.verify(directory: dir).problems
+            #expect(problems.map(\.position) == [6])
         }
     }
 
@@ -183,6 +204,33 @@ import Testing
             #expect(throws: LogError.self) { try log.append([event("s")]) }
             #expect(log.head == 1)
             #expect(try log.events(from: 1).count == 1)
+        }
+    }
+
+    /// A new data folder is fsync'd into its parent (else a power cut can lose the folder, and
+    /// every acknowledged event in it); a failed write's cut-back is fsync'd (else the cut
+    /// bytes can come back).
+    @Test func aNewFolderAndAFailedWritesCutBackAreFsynced() throws {
+        try withTemporaryDirectory { root in
+            let faults = FaultInjector()
+            var options = LogOptions()
+            options.io = FileIO(faults: faults)
+            faults.startRecording()
+            let dir = root + "/a/b"
+            let log = try EventLog.open(directory: dir, options: options)
+            defer { log.close() }
+            let syncs = faults.recorded.filter { $0.operation == .sync }.map(\.path)
+            #expect(syncs.contains(root), "\(syncs)")
+            #expect(syncs.contains(root + "/a"), "\(syncs)")
+            _ = try log.append([event("s")])
+
+            faults.startRecording()
+            faults.fail(.write, errno: ENOSPC, partialFraction: 0.5)
+            #expect(throws: LogError.self) { try log.append([event("s", payload: Array(repeating: 1, count: 5000))]) }
+            let calls = faults.recorded
+            let segment = dir + "/" + segmentFiles(dir).last!
+            let cut = try #require(calls.firstIndex { $0.operation == .truncate && $0.path == segment })
+            #expect(calls[(cut + 1)...].contains { $0.operation == .sync && $0.path == segment }, "\(calls)")
         }
     }
 }

@@ -50,3 +50,44 @@ func appendBytes(_ path: String, _ bytes: [UInt8]) throws {
     try handle.seekToEnd()
     try handle.write(contentsOf: Data(bytes))
 }
+
+func fileBytes(_ path: String) -> [UInt8] {
+    FileManager.default.contents(atPath: path).map { [UInt8]($0) } ?? []
+}
+
+/// The offset of the first occurrence of `needle` in the file, for damaging a chosen field
+/// without hard-coding the format's layout.
+func offset(of needle: String, in path: String) -> Int? {
+    let bytes = fileBytes(path), n = Array(needle.utf8)
+    guard bytes.count >= n.count else { return nil }
+    for i in 0...(bytes.count - n.count) where bytes[i] == n[0] && Array(bytes[i..<(i + n.count)]) == n { return i }
+    return nil
+}
+
+/// Overwrites `range` of a file with zeros, as a page that never reached the disk reads back.
+func zeroBytes(_ path: String, _ range: Range<Int>) throws {
+    let handle = try FileHandle(forUpdating: URL(fileURLWithPath: path))
+    defer { try? handle.close() }
+    try handle.seek(toOffset: UInt64(range.lowerBound))
+    try handle.write(contentsOf: Data(count: range.count))
+}
+
+/// The file offset of every record in a segment, found by walking the commit frames and record
+/// lengths of format 2 by hand (independently of the log's own parser).
+func recordOffsets(_ path: String) -> [Int] {
+    let bytes = fileBytes(path)
+    func u32(_ at: Int) -> Int { Int(bytes[at]) | Int(bytes[at + 1]) << 8 | Int(bytes[at + 2]) << 16 | Int(bytes[at + 3]) << 24 }
+    var offsets: [Int] = []
+    var at = 32
+    while at + 48 <= bytes.count {
+        let length = u32(at + 8)
+        guard length >= 48, at + length <= bytes.count else { break }
+        var r = at + 48
+        while r < at + length {
+            offsets.append(r)
+            r += 8 + u32(r + 4)
+        }
+        at += length
+    }
+    return offsets
+}
