@@ -1,4 +1,4 @@
-import EventLog
+import EventStore
 
 /// A failure the command line reports with one clear line and an exit code of SPEC section 5.
 struct CLIFailure: Error {
@@ -17,7 +17,7 @@ struct CLIFailure: Error {
 
     /// A log that cannot be opened is exit 3, whatever the reason; the message says which.
     static func opening(_ error: Error, _ directory: String) -> CLIFailure {
-        if let e = error as? LogError {
+        if let e = error as? StoreError {
             return .unavailable("cannot open the log in \(directory): \(e)")
         }
         return .unavailable("cannot open the log in \(directory): \(error)")

@@ -1,7 +1,7 @@
 import CQRS
 import ArgumentParser
 import Dashboard
-import EventLog
+import EventStore
 import Foundation
 import Shop
 import Terminal
