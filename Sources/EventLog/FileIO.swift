@@ -146,6 +146,14 @@ public struct FileIO: Sendable {
         _ = try call(.open, "lock", path: path) { fcntl(fd, Self.F_OFD_SETLK, &lock) }
     }
 
+    /// Gives the lock up explicitly. Closing the descriptor is not enough while a child that
+    /// another thread is forking still shares the open file (between its fork and its exec):
+    /// the lock would outlive the close, and the next writer in this process would be refused.
+    public func unlockFirstByte(_ fd: Int32) {
+        var lock = Self.firstByte(F_UNLCK)
+        _ = fcntl(fd, Self.F_OFD_SETLK, &lock)
+    }
+
     /// True when another open file holds a write lock on the first byte of `fd`'s file.
     public func firstByteIsLocked(_ fd: Int32, path: String) throws -> Bool {
         var lock = Self.firstByte(F_RDLCK)

@@ -87,6 +87,9 @@ final class HeadPublisher: @unchecked Sendable {
         _ = try? bytes.withUnsafeBytes { try io.pwriteAll(fd, $0, offset: 0, path: path) }
     }
 
-    /// Closing the file drops the lock: followers then read every valid commit.
-    func close() { io.close(fd) }
+    /// Dropping the lock tells followers the writer is gone: they then read every valid commit.
+    func close() {
+        io.unlockFirstByte(fd)
+        io.close(fd)
+    }
 }
