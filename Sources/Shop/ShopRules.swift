@@ -38,8 +38,8 @@ public enum ShopRules {
             : "invalid order id '\(escapeControlCharacters(orderId))': use 1-32 of a-z, 0-9 and '-', starting with a letter or digit"
     }
 
-    /// 1-64 printable characters in at most ``textMaxBytes`` bytes. "Printable" means no control characters, no line or paragraph
-    /// separators and no unassigned or surrogate code points: everything that would break a
+    /// 1-64 printable characters in at most ``textMaxBytes`` bytes. "Printable" means no control
+    /// characters, no bidirectional overrides, no line or paragraph separators and no unassigned or surrogate code points: everything that would break a
     /// one-line display or a JSON Lines export. Length counts characters as a person sees them.
     public static func textProblem(_ text: String, what: String) -> String? {
         let bytes = text.utf8.count
@@ -51,6 +51,9 @@ public enum ShopRules {
             return "invalid \(what): use 1-64 printable characters, got \(length)"
         }
         for scalar in text.unicodeScalars {
+            if isUnsafeForTerminal(scalar) {
+                return "invalid \(what): character U+\(String(scalar.value, radix: 16, uppercase: true)) is not printable"
+            }
             switch scalar.properties.generalCategory {
             case .control, .lineSeparator, .paragraphSeparator, .surrogate, .unassigned:
                 return "invalid \(what): character U+\(String(scalar.value, radix: 16, uppercase: true)) is not printable"

@@ -114,9 +114,12 @@ public final class CommandEndpoint: Sendable {
                     onProblem?("command endpoint: accept failed (\(String(cString: strerror(e)))); refusing clients and retrying until it recovers")
                 }
                 if e == EMFILE || e == ENFILE, reserve >= 0 {
+                    // Every client waiting now hears why, rather than waiting in the backlog.
                     Glibc.close(reserve)
-                    let refused = Self.acceptClient(listener)
-                    if refused >= 0 {
+                    var waiting = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
+                    for _ in 0..<Self.maxConnections where poll(&waiting, 1, 0) == 1 {
+                        let refused = Self.acceptClient(listener)
+                        guard refused >= 0 else { break }
                         Self.writeAll(refused, "error: the writer is out of file descriptors (\(String(cString: strerror(e)))); retry in a moment\n")
                         Glibc.close(refused)
                     }
