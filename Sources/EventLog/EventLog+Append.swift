@@ -302,11 +302,11 @@ extension EventLog {
         if options.durability == .full { try io.fdatasync(w.fd, path: path) }
         w.segmentSize += Int64(buffer.count)
         w.lastKind = .events
-        let chunk = buffer.chunk(firstPosition: first)
+        // The commit's own memory becomes the tail's chunk: no copy.
+        let chunk = buffer.takeChunk(firstPosition: first)
         let end = TailEnd(segment: w.segmentFirst, offset: w.segmentSize, lastPosition: last)
         publish(chunk, tailEnd: end)
         headPublisher?.publish(HeadFile.Value(segment: end.segment, offset: end.offset, lastPosition: end.lastPosition))
-        buffer.removeAll()
         for (p, r) in inFlight { p.completion(.success(r)) }
         inFlight.removeAll()
     }
