@@ -80,12 +80,14 @@ struct JSONWriter {
     /// the commas.
     mutating func object(_ body: (inout ObjectWriter) -> Void) {
         bytes.append(UInt8(ascii: "{"))
-        // Hand the buffer to the object writer and take it back, so it stays uniquely
-        // referenced and appends never copy it.
-        var writer = ObjectWriter(json: self)
-        self = JSONWriter(capacity: 0)
+        // Hand the buffer to the object writer and take it back by swapping, so that exactly
+        // one value refers to it at any time and no append copies it. (Assigning instead leaves
+        // a second reference alive until the writer's scope ends, and the next append then
+        // copies the whole buffer: `export` copied its megabyte of output per event.)
+        var writer = ObjectWriter(json: JSONWriter(capacity: 0))
+        swap(&writer.json.bytes, &bytes)
         body(&writer)
-        self = writer.json
+        swap(&writer.json.bytes, &bytes)
         bytes.append(UInt8(ascii: "}"))
     }
 
