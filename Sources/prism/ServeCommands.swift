@@ -32,6 +32,8 @@ struct ServeCommand: ParsableCommand {
             store.close()
             throw CLIFailure.opening(error, store.description)
         }
+        // A failed write (a full disk) and the recovery from it are said on stderr as they happen.
+        system.writer?.onNotice { printError("writer: \($0)") }
         // The local endpoint lives in the data folder; a memory store has none, so such a
         // server takes only its own load (a demo of the write path).
         var endpoint: CommandEndpoint?
