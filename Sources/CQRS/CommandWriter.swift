@@ -107,6 +107,9 @@ public final class CommandWriter<D: Domain>: @unchecked Sendable {
         /// The last position folded into `state`.
         var applied: UInt64 = 0
         var ids: CommandIdMemory<D.Command>
+        /// The position of the last snapshot of the model saved (or loaded), and when.
+        var snapshotAt: UInt64 = 0
+        var snapshotNanos: UInt64 = Clock.monotonicNanos()
     }
 
     struct Queue {
@@ -123,7 +126,9 @@ public final class CommandWriter<D: Domain>: @unchecked Sendable {
     /// stands in front of a client command for more than one such turn.
     public let generatedPerTurn: Int
 
-    private let model: ThreadBound<Model>
+    let model: ThreadBound<Model>
+    /// Where the write model's snapshots are kept; nil: every start folds from position 1.
+    public let snapshots: Snapshots?
     private let queue = Mutex<Queue>(Queue())
     private let workAvailable = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
@@ -135,17 +140,19 @@ public final class CommandWriter<D: Domain>: @unchecked Sendable {
     /// next successful commit.
     private let failureText = Mutex<String?>(nil)
 
-    /// Folds the whole store into the write model (on the writer thread), then starts taking
-    /// commands. Throws what reading the store threw.
+    /// Folds the store into the write model (on the writer thread), from the newest usable
+    /// snapshot when `snapshots` has one, else from position 1; then starts taking commands.
+    /// Throws what reading the store threw.
     ///
     /// `rememberedIds`: how many command ids the writer keeps in memory to answer retries
     /// (between `rememberedIds` and twice that many, the most recent ones).
     public init(
         domain: D, store: any EventStore, capacity: Int = 10_000, generatedPerTurn: Int = 2_000,
-        rememberedIds: Int = 100_000
+        rememberedIds: Int = 100_000, snapshots: Snapshots? = nil
     ) throws {
         self.domain = domain
         self.store = store
+        self.snapshots = snapshots
         self.capacity = capacity
         self.generatedPerTurn = generatedPerTurn
         model = ThreadBound(
@@ -158,7 +165,7 @@ public final class CommandWriter<D: Domain>: @unchecked Sendable {
             if let writer = self {
                 writer.model.bind()
                 do {
-                    try writer.model.withValue { m in try writer.catchUp(&m, through: writer.store.head) }
+                    try writer.model.withValue { m in try writer.reload(&m) }
                 } catch {
                     loadError.withLock { $0 = error }
                 }
@@ -168,7 +175,9 @@ public final class CommandWriter<D: Domain>: @unchecked Sendable {
                 while true {
                     workAvailable.wait()
                     guard let writer = self, writer.turn() else { break }
+                    writer.model.withValue { writer.snapshotIfDue(&$0) }
                 }
+                self?.model.withValue { m in self?.snapshotAtStop(&m) }
             }
             finished.signal()
         }
@@ -474,9 +483,7 @@ public final class CommandWriter<D: Domain>: @unchecked Sendable {
         failureText.withLock { $0 = failure?.description }
         if diverged {
             // The model holds events the store refused: fold it afresh from what the store holds.
-            m.state = domain.initialState()
-            m.applied = 0
-            try catchUp(&m, through: store.head)
+            try reload(&m)
         }
         return redo
     }
@@ -498,7 +505,7 @@ public final class CommandWriter<D: Domain>: @unchecked Sendable {
 
     /// Folds events `m.applied + 1 ... head` into the write model, with their stored metadata,
     /// and remembers their command ids.
-    private func catchUp(_ m: inout Model, through head: UInt64) throws {
+    func catchUp(_ m: inout Model, through head: UInt64) throws {
         guard head > m.applied else { return }
         try store.read(from: m.applied + 1, through: head) { view in
             let event = try D.Event.decode(view)
@@ -517,17 +524,18 @@ public final class CommandWriter<D: Domain>: @unchecked Sendable {
 /// the file log and the memory store, that is the documented window (README, "Decisions").
 /// Accepted ids come back from the store on start-up, so the window survives restarts;
 /// rejected ones live in memory only (a rejection appends nothing).
-struct CommandIdMemory<Command> {
+struct CommandIdMemory<Command: Sendable>: Sendable {
     /// An id's first outcome, and its command when this process decided it (to tell a retry
     /// from a different command reusing the id).
-    struct Entry {
+    struct Entry: Sendable {
         var outcome: CommandOutcome
         var command: Command?
     }
 
     let capacity: Int
-    private var current: [String: Entry] = [:]
-    private var previous: [String: Entry] = [:]
+    /// The two generations; read and restored whole by the writer's snapshots.
+    var current: [String: Entry] = [:]
+    var previous: [String: Entry] = [:]
 
     init(capacity: Int) { self.capacity = max(1, capacity) }
 

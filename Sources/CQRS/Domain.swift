@@ -65,6 +65,13 @@ public protocol Domain: Sendable {
     /// Whether two commands are the same request (for a command id seen twice in one process).
     /// Nil when the domain cannot tell; for an `Equatable` command, `==`.
     func isSame(_ a: Command, as b: Command) -> Bool?
+
+    /// The version of the write model's snapshot layout; bump it whenever `State` or its
+    /// encoding changes, so that an old snapshot is refused rather than misread. 0 (the
+    /// default): the write model is never snapshotted and is folded from position 1.
+    var snapshotVersion: UInt32 { get }
+    func encodeSnapshot(_ state: State, into writer: inout SnapshotWriter)
+    func decodeSnapshot(from reader: inout SnapshotReader) throws -> State
 }
 
 extension Domain {
@@ -74,6 +81,14 @@ extension Domain {
 
 extension Domain where Command: Equatable {
     public func isSame(_ a: Command, as b: Command) -> Bool? { a == b }
+}
+
+extension Domain {
+    public var snapshotVersion: UInt32 { 0 }
+    public func encodeSnapshot(_ state: State, into writer: inout SnapshotWriter) {}
+    public func decodeSnapshot(from reader: inout SnapshotReader) throws -> State {
+        throw SnapshotDecodingError(offset: 0, "this domain takes no snapshots")
+    }
 }
 
 /// A read model for one category of user. The projector owns `State` (mutated in place, never
@@ -89,6 +104,21 @@ public protocol Projection: Sendable {
     var name: String { get }
     func initialState() -> State
     func apply(_ event: Event, meta: EventMeta, to state: inout State)
-    /// The snapshot to publish, as of `position` (the last event applied).
+    /// The view to publish, as of `position` (the last event applied).
     func view(of state: State, position: UInt64) -> View
+
+    /// The version of this projection's snapshot layout (and of what `apply` means): bump it
+    /// when `State`, its encoding or the fold changes, so that an old snapshot is refused and
+    /// the view refolded. 0 (the default): no snapshots; the projector folds from position 1.
+    var snapshotVersion: UInt32 { get }
+    func encodeSnapshot(_ state: State, into writer: inout SnapshotWriter)
+    func decodeSnapshot(from reader: inout SnapshotReader) throws -> State
+}
+
+extension Projection {
+    public var snapshotVersion: UInt32 { 0 }
+    public func encodeSnapshot(_ state: State, into writer: inout SnapshotWriter) {}
+    public func decodeSnapshot(from reader: inout SnapshotReader) throws -> State {
+        throw SnapshotDecodingError(offset: 0, "this projection takes no snapshots")
+    }
 }

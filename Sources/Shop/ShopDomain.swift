@@ -120,30 +120,28 @@ public struct ShopDomain: Domain {
             state.products[sku]?.priceCents = price
         case .orderPlaced(let orderId, _, let lines, let total):
             for line in lines { state.products[line.sku]?.reserved += line.quantity }
-            state.orders[orderId] = ShopState.Order(status: .placed, lines: lines, totalCents: total)
+            state.orders.open[orderId] = ShopState.Order(status: .placed, lines: lines, totalCents: total)
             state.placedOrders.insert(orderId)
             // Keep `nextOrderNumber` naming a free id, also past ids taken with `as ORDER`.
             while state.orders[state.nextOrderId] != nil { state.nextOrderNumber += 1 }
         case .paymentReceived(let orderId, let amount):
-            guard state.orders[orderId] != nil else { return }
-            state.orders[orderId]!.status = .paid
-            state.orders[orderId]!.paidCents = amount
+            guard state.orders.open[orderId] != nil else { return }
+            state.orders.open[orderId]!.status = .paid
+            state.orders.open[orderId]!.paidCents = amount
             state.placedOrders.remove(orderId)
             state.paidOrders.insert(orderId)
         case .orderShipped(let orderId):
-            guard let order = state.orders[orderId] else { return }
+            guard let order = state.orders.open[orderId] else { return }
             for line in order.lines {
                 state.products[line.sku]?.onHand -= line.quantity
                 state.products[line.sku]?.reserved -= line.quantity
             }
-            state.orders[orderId] = ShopState.Order(
-                status: .shipped, lines: [], totalCents: order.totalCents, paidCents: order.paidCents)
+            state.orders.close(orderId, as: .shipped)
             state.paidOrders.remove(orderId)
         case .orderCancelled(let orderId, _, _):
-            guard let order = state.orders[orderId] else { return }
+            guard let order = state.orders.open[orderId] else { return }
             for line in order.lines { state.products[line.sku]?.reserved -= line.quantity }
-            state.orders[orderId] = ShopState.Order(
-                status: .cancelled, lines: [], totalCents: order.totalCents, paidCents: order.paidCents)
+            state.orders.close(orderId, as: .cancelled)
             state.placedOrders.remove(orderId)
             state.paidOrders.remove(orderId)
         }

@@ -154,7 +154,7 @@ struct BenchCommands: ParsableCommand {
             options.durability = relaxed ? .relaxed : .full
             let log = try EventLog.open(directory: directory, options: options)
             do {
-                system = try ShopSystem(store: log, directory: directory, seed: 7, rate: 0, generatedPerTurn: max(inflight, 2_000))
+                system = try ShopSystem(store: log, directory: directory, seed: 7, rate: 0, generatedPerTurn: max(inflight, 2_000), snapshots: DataOptions.snapshots(folder: directory, echo: true))
             } catch {
                 log.close()
                 throw error

@@ -38,7 +38,7 @@ struct ViewsCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let (log, _) = try data.openForReading("`prism views`")
+        let (log, folder) = try data.openForReading("`prism views`")
         defer { log.close() }
         let head = log.head
         if let at, at > head {
@@ -46,7 +46,7 @@ struct ViewsCommand: ParsableCommand {
         }
         let views: ShopViews
         do {
-            views = try ShopSystem.views(of: log, asOf: at ?? head)
+            views = try ShopSystem.views(of: log, asOf: at ?? head, snapshots: DataOptions.snapshots(folder: folder, echo: true))
         } catch {
             throw CLIFailure.unavailable("cannot fold the log: \(error)")
         }

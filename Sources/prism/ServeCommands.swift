@@ -41,7 +41,7 @@ struct ServeCommand: ParsableCommand {
         }
         let system: ShopSystem
         do {
-            system = try ShopSystem(store: store, directory: directory, seed: seed, rate: rate)
+            system = try ShopSystem(store: store, directory: directory, seed: seed, rate: rate, snapshots: DataOptions.snapshots(folder: directory, echo: true))
         } catch {
             endpoint?.close()
             store.close()

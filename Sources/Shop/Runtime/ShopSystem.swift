@@ -19,28 +19,32 @@ public final class ShopSystem: Sendable {
     public let support: Projector<SupportProjection>
     /// Nil when the store is read-only.
     public let load: LoadDriver?
+    /// Where the writer and the projectors keep their snapshots; nil: none, every start folds
+    /// the log from position 1.
+    public let snapshots: Snapshots?
 
     /// Rebuilds the write model (unless the store is read-only) and starts the four projectors.
     /// The load generator is created paused at `rate` commands/s. On failure the store is left
     /// open: it is the caller's.
     public init(
         store: any EventStore, directory: String? = nil, seed: UInt64 = 42, rate: Double = 200,
-        generatedPerTurn: Int = 2_000
+        generatedPerTurn: Int = 2_000, snapshots: Snapshots? = nil
     ) throws {
         self.directory = directory
         self.store = store
+        self.snapshots = snapshots
         if store.isReadOnly {
             writer = nil
             load = nil
         } else {
-            let writer = try CommandWriter(domain: ShopDomain(), store: store, generatedPerTurn: generatedPerTurn)
+            let writer = try CommandWriter(domain: ShopDomain(), store: store, generatedPerTurn: generatedPerTurn, snapshots: snapshots)
             self.writer = writer
             load = LoadDriver(writer: writer, seed: seed, rate: rate)
         }
-        shoppers = Projector(ShoppersProjection(), store: store)
-        warehouse = Projector(WarehouseProjection(), store: store)
-        finance = Projector(FinanceProjection(), store: store)
-        support = Projector(SupportProjection(), store: store)
+        shoppers = Projector(ShoppersProjection(), store: store, snapshots: snapshots)
+        warehouse = Projector(WarehouseProjection(), store: store, snapshots: snapshots)
+        finance = Projector(FinanceProjection(), store: store, snapshots: snapshots)
+        support = Projector(SupportProjection(), store: store, snapshots: snapshots)
         for name in Self.projectorNames { start(projector: name) }
     }
 
@@ -108,9 +112,10 @@ public final class ShopSystem: Sendable {
         await support.shutdown()
         let (load, writer, store) = (self.load, self.writer, self.store)
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            let thread = Thread {
+            let thread = Thread { [snapshots] in
                 load?.stop()
                 writer?.stop()
+                snapshots?.flush()
                 store.close()
                 done.resume()
             }
@@ -119,10 +124,13 @@ public final class ShopSystem: Sendable {
         }
     }
 
-    /// The four views folded from the store as of `position` (time travel), in one pass.
-    public static func views(of store: any EventStore, asOf position: UInt64) throws -> ShopViews {
+    /// The four views folded from the store as of `position` (time travel), in one pass: from
+    /// the nearest usable snapshots at or before it when `snapshots` is given, else from 1.
+    public static func views(of store: any EventStore, asOf position: UInt64, snapshots: Snapshots? = nil, quiet: Bool = false) throws -> ShopViews {
         var fold = ShopFold()
-        try store.read(from: 1, through: position) { record in
+        let from = snapshots.map { fold.resume(from: $0, store: store, atOrBefore: position, quiet: quiet) } ?? 1
+        guard from <= position else { return fold.views }
+        try store.read(from: from, through: position) { record in
             try fold.apply(record)
             return true
         }
