@@ -17,7 +17,7 @@ import Testing
         let most: Int = await withCheckedContinuation { done in
             let thread = Thread {
                 var most = 0
-                let end = Date().addingTimeInterval(1.5)
+                let end = Date().addingTimeInterval(0.6)
                 while Date() < end {
                     most = max(most, writer.queuedGeneratedCount)
                     usleep(200)
@@ -30,6 +30,6 @@ import Testing
         writer.stop()
         store.close()
         #expect(most <= LoadDriver.queueCap, "up to \(most) generated commands were queued ahead of a client's turn")
-        #expect(store.head > 2_000, "the load hardly ran: head \(store.head)")
+        #expect(store.head > 500, "the load hardly ran: head \(store.head)")
     }
 }
