@@ -248,6 +248,13 @@ public final class ShopDashboardSource: DashboardDataSource {
         var fold = meters.withLock { m -> ShopFold in
             m.timeTravel.last { $0.position <= target } ?? ShopFold()
         }
+        // The nearest snapshots at or before the target, when they are nearer than any kept
+        // fold: a jump far back folds at most one archive spacing of events, not the log.
+        if let snapshots = system.snapshots {
+            var resumed = ShopFold()
+            let from = resumed.resume(from: snapshots, store: system.store, atOrBefore: target, quiet: true)
+            if from > fold.position + 1 { fold = resumed }
+        }
         let spacing = max(Self.timeTravelSpacing, target / UInt64(Self.timeTravelFolds))
         var kept: [ShopFold] = []
         do {
