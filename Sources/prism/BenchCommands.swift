@@ -9,7 +9,7 @@ import Synchronization
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks that print figures (SPEC section 6).",
-        subcommands: [BenchAppend.self, BenchReplay.self, BenchOpen.self, BenchCommands.self, BenchFold.self, BenchRender.self])
+        subcommands: [BenchAppend.self, BenchReplay.self, BenchOpen.self, BenchCommands.self, BenchFold.self, BenchStartup.self, BenchRender.self])
 }
 
 /// SPEC section 6's standard workload: stream `order-<i/4>`, type `OrderPlaced`, batches each
@@ -307,7 +307,7 @@ final class VisibilityTracker: Sendable {
 struct DebugCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "debug", abstract: "Tools for Prism's own tests.", shouldDisplay: false,
-        subcommands: [CrashAppend.self])
+        subcommands: [CrashAppend.self, StartupProbe.self])
 }
 
 /// Appends batches forever and prints `ack BATCH FIRST LAST` after each durable one: the child
