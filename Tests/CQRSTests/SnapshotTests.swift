@@ -221,4 +221,15 @@ import Testing
         #expect(projector.view == (try freshFold(store, through: head)).warehouse)
         await projector.shutdown()
     }
+
+    @Test func pruningKeepsTheNewestAndOnePerArchiveSpacingOlder() {
+        for archive in [true, false] {
+            let storage = MemorySnapshotStorage()
+            let snapshots = Snapshots(storage: storage, policy: SnapshotPolicy(everyEvents: 1, everySeconds: 1e9, keepRecent: 2, archiveSpacing: 1_000))
+            for position: UInt64 in [100, 600, 1_100, 1_500, 2_100, 2_200, 2_300] {
+                #expect(snapshots.saveNow("finance", version: 1, state: position, position: position, fingerprint: 0, timestamp: 0, archive: archive) { $1.u64($0) })
+            }
+            #expect(storage.positions(of: "finance") == (archive ? [2_300, 2_200, 2_100, 1_100, 100] : [2_300, 2_200]), "archive: \(archive)")
+        }
+    }
 }
