@@ -16,9 +16,9 @@ extension CommandWriter {
         if let snapshots {
             let domain = self.domain
             let capacity = m.ids.capacity
-            if let loaded = snapshots.load(Self.snapshotName, version: domain.snapshotVersion, from: store, decode: { r -> (D.State, CommandIdMemory) in
+            if let loaded = snapshots.load(Self.snapshotName, version: domain.snapshotVersion, from: store, decode: { r -> (D.State, CommandIdMemory<D.Command>) in
                 let state = try domain.decodeSnapshot(from: &r)
-                let ids = try CommandIdMemory.decode(from: &r, capacity: capacity)
+                let ids = try CommandIdMemory<D.Command>.decode(from: &r, capacity: capacity)
                 return (state, ids)
             }) {
                 (m.state, m.ids) = loaded.state
@@ -70,9 +70,9 @@ extension CommandWriter {
 }
 
 /// What a writer snapshot holds, handed to the background saver.
-struct SnapshotModel<State: Sendable>: Sendable {
+struct SnapshotModel<State: Sendable, Command: Sendable>: Sendable {
     var state: State
-    var ids: CommandIdMemory
+    var ids: CommandIdMemory<Command>
 }
 
 extension CommandOutcome {
@@ -100,12 +100,14 @@ extension CommandOutcome {
 
 extension CommandIdMemory {
     /// The older generation, then the newer, so that decoding restores both as they were.
+    /// Only outcomes are kept: after a restart a reused id is compared with the log's events
+    /// for it, as when the ids came back by folding the log.
     func encode(into w: inout SnapshotWriter) {
         for generation in [previous, current] {
             w.count(generation.count)
-            for (id, outcome) in generation {
+            for (id, entry) in generation {
                 w.string(id)
-                outcome.encode(into: &w)
+                entry.outcome.encode(into: &w)
             }
         }
     }
@@ -114,11 +116,11 @@ extension CommandIdMemory {
         var memory = CommandIdMemory(capacity: capacity)
         for k in 0..<2 {
             let n = try r.count(minimumSize: 5)
-            var generation: [String: CommandOutcome] = [:]
+            var generation: [String: Entry] = [:]
             generation.reserveCapacity(n)
             for _ in 0..<n {
                 let id = try r.string()
-                generation[id] = try CommandOutcome.decode(from: &r)
+                generation[id] = Entry(outcome: try CommandOutcome.decode(from: &r), command: nil)
             }
             if k == 0 { memory.previous = generation } else { memory.current = generation }
         }

@@ -147,6 +147,24 @@ public struct ShopDomain: Domain {
         }
     }
 
+    /// A command matches the event it made when every value the command gave is in the event
+    /// (an order placed without `as ORDER` matches whatever id the writer picked).
+    public func command(_ command: ShopCommand, matches events: [ShopEvent]) -> Bool? {
+        guard events.count == 1, let event = events.first else { return false }
+        switch (command, event) {
+        case let (.register(sku, price, name), .productRegistered(s, n, p)): return sku == s && name == n && price == p
+        case let (.restock(sku, quantity), .productRestocked(s, q)): return sku == s && quantity == q
+        case let (.price(sku, price), .priceChanged(s, p)): return sku == s && price == p
+        case let (.place(customer, lines, orderId), .orderPlaced(o, c, l, _)):
+            return customer == c && (orderId == nil || orderId == o)
+                && lines == l.map { LineRequest(sku: $0.sku, quantity: $0.quantity) }
+        case let (.pay(orderId, amount), .paymentReceived(o, a)): return orderId == o && amount == a
+        case let (.ship(orderId), .orderShipped(o)): return orderId == o
+        case let (.cancel(orderId, reason), .orderCancelled(o, r, _)): return orderId == o && reason == r
+        default: return false
+        }
+    }
+
     private func check(_ problem: String?) throws(Rejection) {
         if let problem { throw Rejection(problem) }
     }

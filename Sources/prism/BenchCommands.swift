@@ -9,7 +9,7 @@ import Synchronization
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks that print figures (SPEC section 6).",
-        subcommands: [BenchAppend.self, BenchReplay.self, BenchOpen.self, BenchCommands.self, BenchFold.self, BenchStartup.self, BenchRender.self])
+        subcommands: [BenchAppend.self, BenchReplay.self, BenchOpen.self, BenchCommands.self, BenchFold.self, BenchStartup.self, BenchRender.self, BenchSend.self])
 }
 
 /// SPEC section 6's standard workload: stream `order-<i/4>`, type `OrderPlaced`, batches each

@@ -1,5 +1,6 @@
 import CQRS
 import EventLog
+import EventStore
 import ArgumentParser
 import Dispatch
 import Foundation
@@ -165,6 +166,8 @@ func waitForTerminationSignal() -> Int32 {
     return received.withLock { $0 } ?? SIGTERM
 }
 
+/// One line to standard error, `prism: ` first; control characters are escaped, since most
+/// messages quote input (a command, a path, an id).
 func printError(_ line: String) {
-    FileHandle.standardError.write(Data(("prism: " + line + "\n").utf8))
+    FileHandle.standardError.write(Data(("prism: " + escapeControlCharacters(line) + "\n").utf8))
 }

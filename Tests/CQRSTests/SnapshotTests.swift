@@ -98,7 +98,7 @@ import Testing
         let domain = ShopDomain()
         let writer = snapshots.load("writer", version: domain.snapshotVersion, from: store) { r -> ShopState in
             let state = try domain.decodeSnapshot(from: &r)
-            _ = try CommandIdMemory.decode(from: &r, capacity: 10)
+            _ = try CommandIdMemory<ShopCommand>.decode(from: &r, capacity: 10)
             return state
         }
         #expect(writer?.state == (try foldedWriteModel(store)))

@@ -92,8 +92,13 @@ public final class ShopSystem: Sendable {
 
     /// Parses a command in the text form and submits it; see ``CommandText/submit``.
     public func submit(text: String, commandId: String? = nil, busyTimeout: Duration = .seconds(30)) async -> CommandReply {
-        guard let writer else { return .failed("this dashboard is read-only; commands go to the writer's endpoint") }
-        return await CommandText.submit(text, commandId: commandId, to: writer, busyTimeout: busyTimeout)
+        await answer(text: text, commandId: commandId, busyTimeout: busyTimeout).reply
+    }
+
+    /// As ``submit(text:commandId:busyTimeout:)``, with the note on a repeated command id.
+    public func answer(text: String, commandId: String? = nil, busyTimeout: Duration = .seconds(30)) async -> CommandAnswer {
+        guard let writer else { return CommandAnswer(.failed("this dashboard is read-only; commands go to the writer's endpoint")) }
+        return await CommandText.answer(text, commandId: commandId, to: writer, busyTimeout: busyTimeout)
     }
 
     /// Stops the load, the projectors and the writer, then closes the store. The blocking parts
@@ -160,9 +165,9 @@ public enum CommandReply: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .accepted(let p): "accepted position=\(p)"
-        case .rejected(let r): "rejected: \(r)"
-        case .badSyntax(let m): "error: \(m)"
-        case .failed(let m): "error: \(m)"
+        case .rejected(let r): "rejected: \(escapeControlCharacters(r))"
+        case .badSyntax(let m): "error: \(escapeControlCharacters(m))"
+        case .failed(let m): "error: \(escapeControlCharacters(m))"
         }
     }
 
@@ -182,9 +187,21 @@ public enum CommandReply: Sendable, Equatable, CustomStringConvertible {
     /// The line the endpoint sends for this reply.
     public var wireLine: String {
         switch self {
-        case .badSyntax(let m): "syntax: \(m)"
+        case .badSyntax(let m): "syntax: \(escapeControlCharacters(m))"
         default: description
         }
+    }
+}
+
+/// A reply and what else the person who sent the command should know (a repeated id).
+public struct CommandAnswer: Sendable, Equatable {
+    public var reply: CommandReply
+    /// One line, e.g. that the command id was used before; nil when there is nothing to add.
+    public var note: String?
+
+    public init(_ reply: CommandReply, note: String? = nil) {
+        self.reply = reply
+        self.note = note.map(escapeControlCharacters)
     }
 }
 
@@ -193,19 +210,42 @@ public enum CommandText {
     public static func submit(
         _ text: String, commandId: String?, to writer: CommandWriter<ShopDomain>, busyTimeout: Duration = .seconds(30)
     ) async -> CommandReply {
+        await answer(text, commandId: commandId, to: writer, busyTimeout: busyTimeout).reply
+    }
+
+    /// Checks the id and the text, submits the command, and says whether the id was a repeat.
+    public static func answer(
+        _ text: String, commandId: String?, to writer: CommandWriter<ShopDomain>, busyTimeout: Duration = .seconds(30)
+    ) async -> CommandAnswer {
+        if let commandId, let problem = CommandId.problem(commandId) {
+            return CommandAnswer(.badSyntax(problem))
+        }
         let command: ShopCommand
         do {
             command = try CommandParser.parse(text)
         } catch {
-            return .badSyntax(error.description)
+            return CommandAnswer(.badSyntax(error.description))
         }
         do {
-            switch try await writer.submit(command, commandId: commandId, busyTimeout: busyTimeout) {
-            case .accepted(_, let last): return .accepted(position: last)
-            case .rejected(let reason): return .rejected(reason)
+            let receipt = try await writer.submitForReceipt(command, commandId: commandId, busyTimeout: busyTimeout)
+            let reply: CommandReply
+            switch receipt.outcome {
+            case .accepted(_, let last): reply = .accepted(position: last)
+            case .rejected(let reason): reply = .rejected(reason)
             }
+            return CommandAnswer(reply, note: receipt.repeatOf.map { repeatNote($0, id: commandId ?? "") })
         } catch {
-            return .failed("\(error)")
+            return CommandAnswer(.failed("\(error)"))
+        }
+    }
+
+    /// What a repeated command id means for the person who sent it.
+    static func repeatNote(_ kind: CommandReceipt.Repeat, id: String) -> String {
+        let head = "command id '\(id)' was used before: this is its first outcome, and nothing new was done"
+        switch kind {
+        case .same: return head + " (a repeat of the same command)"
+        case .differed: return head + "; this command differs from the first one with this id, so it was not run (use a new id to run it)"
+        case .unknown: return head
         }
     }
 }
