@@ -107,7 +107,8 @@ public final class ShopDashboardSource: DashboardDataSource {
             recentEvents: recentEvents(head: head),
             history: history,
             message: stats?.failure.map { "error: the last commit failed: \($0)" }
-                ?? statuses.first { $0.error != nil }.map { "error: the \($0.name) projector stopped: \($0.error!) (s starts it again)" },
+                ?? statuses.first { $0.error != nil }.map { "error: the \($0.name) projector stopped: \($0.error!) (s starts it again)" }
+                ?? system.snapshots?.allNotices.last,
             readOnly: system.writer == nil)
     }
 
