@@ -18,7 +18,7 @@ public final class DashboardSession {
     public var needsFullRepaint = false
 
     private let themeLocator: ThemeLocator
-    private var timeTravelViews: (position: UInt64, views: DashboardViews?)?
+    private var timeTravelViews: (position: UInt64, views: DashboardViews?, computing: String?)?
     private var inspectorEvents: (from: UInt64, count: Int, head: UInt64, events: [EventLine])?
     private var lastFrame: FrameInputs?
 
@@ -97,10 +97,20 @@ public final class DashboardSession {
     public func frame(width: Int, height: Int) -> CellGrid? {
         var shown = snapshot
         shown.themeName = theme.name
+        var shownUI = ui
         if let position = ui.timeTravel {
-            if timeTravelViews?.position != position {
-                timeTravelViews = (position, dataSource.viewsAsOf(position))
+            // Asked again every frame while the source is still folding: the screen shows the
+            // progress and never waits for the fold.
+            if timeTravelViews?.position != position || timeTravelViews?.computing != nil {
+                switch dataSource.timeTravel(to: position) {
+                case .ready(let views):
+                    timeTravelViews = (position, views, nil)
+                case .computing(let done, let total):
+                    let percent = total == 0 ? 0 : Int(Double(done) * 100 / Double(total))
+                    timeTravelViews = (position, nil, "computing view as of \(Format.position(position))\u{2026} \(percent)%")
+                }
             }
+            if let computing = timeTravelViews?.computing { shownUI.message = computing }
             shown.asOf = position
             let views = timeTravelViews?.views
             shown.shoppers = views?.shoppers
@@ -126,9 +136,9 @@ public final class DashboardSession {
         } else {
             inspectorEvents = nil
         }
-        let inputs = FrameInputs(snapshot: shown, ui: ui, width: width, height: height, events: events, glyphs: renderer.glyphs)
+        let inputs = FrameInputs(snapshot: shown, ui: shownUI, width: width, height: height, events: events, glyphs: renderer.glyphs)
         if !needsFullRepaint, inputs == lastFrame { return nil }
         lastFrame = inputs
-        return renderer.render(shown, ui: ui, width: width, height: height, inspectorEvents: events)
+        return renderer.render(shown, ui: shownUI, width: width, height: height, inspectorEvents: events)
     }
 }
