@@ -43,7 +43,14 @@ public struct DashboardLayout: Sendable, Equatable {
             && a.eventTail == b.eventTail && a.message == b.message && a.hints == b.hints
     }
 
-    public init(width: Int, height: Int, ui: DashboardUI, projectorCount: Int, narrationLines: Int?) {
+    /// Rows of text the narration box shows at most; longer narration pages (Up/Down, PgUp/PgDn)
+    /// with a "more" marker. Kept small so that the panes it talks about keep their rows.
+    public static func narrationRows(height: Int, grid: Bool) -> Int {
+        grid ? (height >= 40 ? 5 : 4) : (height >= 30 ? 5 : 4)
+    }
+
+    public init(width: Int, height: Int, ui: DashboardUI, projectorCount: Int, narrationLines: Int?,
+                narrationTarget: Narration.Target = .none) {
         self.width = width
         self.height = height
         if width < DashboardLayout.minimumWidth || height < DashboardLayout.minimumHeight {
@@ -60,7 +67,11 @@ public struct DashboardLayout: Sendable, Equatable {
         (message, hints) = bottom.splitTop(1)
 
         // On a small screen, zoom is how to see more of a pane: it takes the strip's rows too.
-        let hideStrip = mode == .tabs && ui.zoomed && ui.inspector == nil
+        // A walkthrough on a small screen shows the strip only while the step is about it,
+        // and the event tail instead when the step is about the events.
+        let walkthroughTabs = mode == .tabs && narrationLines != nil && ui.inspector == nil
+        let hideStrip = (mode == .tabs && ui.zoomed && ui.inspector == nil)
+            || (walkthroughTabs && narrationTarget != .projectors)
         if !hideStrip {
             var strip: Rect
             (body, strip) = body.splitBottom(max(3, projectorCount + 2))
@@ -69,8 +80,16 @@ public struct DashboardLayout: Sendable, Equatable {
 
         if let lines = narrationLines {
             var box: Rect
-            (body, box) = body.splitBottom(min(lines + 2, 8, max(0, body.height - 4)))
+            let rows = DashboardLayout.narrationRows(height: height, grid: mode == .grid)
+            (body, box) = body.splitBottom(min(max(1, lines) + 2, rows + 2, max(0, body.height - 4)))
             if !box.isEmpty { narration = box }
+        }
+        if walkthroughTabs && narrationTarget == .eventTail && !ui.zoomed {
+            var tail: Rect
+            (body, tail) = body.splitBottom(min(6, max(3, body.height / 2)))
+            eventTail = tail
+            panes = [(ui.focus, body)]
+            return
         }
 
         if ui.inspector != nil {
@@ -92,7 +111,7 @@ public struct DashboardLayout: Sendable, Equatable {
             let (ll, lr) = lower.splitLeft(width / 2)
             panes = [(.shoppers, ul), (.warehouse, ur), (.finance, ll), (.support, lr)]
         case .tabs:
-            if body.height >= 24 {
+            if body.height >= 24 && !walkthroughTabs {
                 var tail: Rect
                 (body, tail) = body.splitBottom(body.height / 4)
                 eventTail = tail

@@ -42,7 +42,7 @@ extension DashboardRenderer {
         case .finance:
             if let v = s.finance { drawFinance(v, in: content, into: &grid) } else { drawMissing(stale, in: content, into: &grid) }
         case .support:
-            if let v = s.support { drawSupport(v, head: s.head, in: content, into: &grid) } else { drawMissing(stale, in: content, into: &grid) }
+            if let v = s.support { drawSupport(v, head: ui.timeTravel ?? s.asOf ?? s.head, in: content, into: &grid) } else { drawMissing(stale, in: content, into: &grid) }
         }
         if stale {
             grid.restyle(inner) { style in
@@ -62,7 +62,8 @@ extension DashboardRenderer {
     // MARK: - Shoppers
 
     func drawShoppers(_ v: ShoppersView, in rect: Rect, into grid: inout CellGrid) {
-        let (catalogRect, customerRect) = twoSections(rect, leftShare: 0.58)
+        let (catalogRect, customerRect) = twoSections(
+            rect, left: 34, right: 31, needs: (2 + max(1, v.catalog.count), 2 + max(1, v.customers.count)))
         let catalog = v.catalog.map { item -> [TableCell] in
             let availStyle = item.available == 0 ? CellStyle(.bad, attributes: .bold) : item.available < 5 ? CellStyle(.warn) : CellStyle(.text)
             return [TableCell(item.sku), TableCell(item.name), TableCell(Format.money(item.priceCents)),
@@ -84,7 +85,11 @@ extension DashboardRenderer {
     // MARK: - Warehouse
 
     func drawWarehouse(_ v: WarehouseView, in rect: Rect, into grid: inout CellGrid) {
-        let (stockRect, sideRect) = twoSections(rect, leftShare: 0.6, minimumStackedRest: 4)
+        // The side's width decides how many rows its wrapped lists need; half the pane is close enough.
+        let sideWidth = max(18, rect.width / 2)
+        let sideNeeds = 2 + max(1, wrapText(v.pickQueue.joined(separator: " "), width: max(1, sideWidth)).count)
+            + max(1, wrapText(v.lowStock.joined(separator: " "), width: max(1, sideWidth)).count)
+        let (stockRect, sideRect) = twoSections(rect, left: 33, right: 18, needs: (2 + max(1, v.stock.count), sideNeeds))
         let stock = v.stock.map { line -> [TableCell] in
             let availStyle = line.available == 0 ? CellStyle(.bad, attributes: .bold) : line.available < 5 ? CellStyle(.warn, attributes: .bold) : CellStyle(.text)
             return [TableCell(line.sku), TableCell(Format.grouped(line.onHand)), TableCell(Format.grouped(line.reserved)),
@@ -117,7 +122,7 @@ extension DashboardRenderer {
     // MARK: - Finance
 
     func drawFinance(_ v: FinanceView, in rect: Rect, into grid: inout CellGrid) {
-        let (figuresRect, topRect) = twoSections(rect, leftShare: 0.45, minimumStackedRest: 3, stackedTopRows: 6)
+        let (figuresRect, topRect) = twoSections(rect, left: 24, right: 24, needs: (6, 1 + max(1, v.topSkus.count)))
         let figures: [(String, String, CellStyle)] = [
             ("Revenue", Format.money(v.revenueCents), CellStyle(.good, attributes: .bold)),
             ("Refunds", Format.money(v.refundsCents), CellStyle(.bad)),
@@ -157,7 +162,8 @@ extension DashboardRenderer {
     // MARK: - Support
 
     func drawSupport(_ v: SupportView, head: UInt64, in rect: Rect, into grid: inout CellGrid) {
-        let (countsRect, restRect) = twoSections(rect, leftShare: 0.4, minimumStackedRest: 3, stackedTopRows: 5)
+        let restNeeds = 2 + max(1, v.oldestUnpaid.count) + max(1, v.cancellationReasons.count)
+        let (countsRect, restRect) = twoSections(rect, left: 22, right: 30, needs: (5, restNeeds))
         let c = v.statusCounts
         let counts: [(String, Int, ColorRole)] = [
             ("placed", c.placed, .placed), ("paid", c.paid, .paid), ("shipped", c.shipped, .shipped), ("cancelled", c.cancelled, .cancelled),
@@ -177,9 +183,13 @@ extension DashboardRenderer {
         guard !restRect.isEmpty else { return }
         var lines: [(String, CellStyle)] = [("Oldest unpaid", CellStyle(.title, attributes: .bold))]
         if v.oldestUnpaid.isEmpty { lines.append(("none", CellStyle(.dim))) }
+        // Columns as wide as their longest entry (ids and names are short in a lesson, long
+        // under load), so that a narrow side still shows the age, the point of the list.
+        let idWidth = min(10, v.oldestUnpaid.map(\.orderId.count).max() ?? 0)
+        let customerWidth = min(10, v.oldestUnpaid.map(\.customer.count).max() ?? 0)
         for o in v.oldestUnpaid {
             let age = head > o.placedAt ? head - o.placedAt : 0
-            lines.append(("\(Format.column(o.orderId, 10)) \(Format.column(o.customer, 10)) \(Format.position(o.placedAt))  \(Format.grouped(age)) ev ago", CellStyle(.warn)))
+            lines.append(("\(Format.column(o.orderId, idWidth)) \(Format.column(o.customer, customerWidth)) \(Format.position(o.placedAt))  \(Format.grouped(age)) ev ago", CellStyle(.warn)))
         }
         lines.append(("Cancellation reasons", CellStyle(.title, attributes: .bold)))
         let reasons = v.cancellationReasons.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
@@ -192,17 +202,32 @@ extension DashboardRenderer {
 
     // MARK: - Helpers
 
-    /// Splits a pane's content side by side when it is wide enough, else top and bottom.
-    func twoSections(_ rect: Rect, leftShare: Double, minimumStackedRest: Int = 3, stackedTopRows: Int? = nil) -> (Rect, Rect) {
-        if rect.width >= 70 {
-            let (l, r) = rect.splitLeft(Int(Double(rect.width) * leftShare))
+    /// Splits a pane's content in two sections: side by side when both fit their minimum
+    /// widths (`left` and `right` columns), else one above the other sharing the rows by what each
+    /// needs (`needs`: rows each would use to show everything). Neither is left out: when rows
+    /// are short each gets a fair share (at least 2 rows, a title and one line), so a short pane
+    /// still shows both sections, each saying how many more it holds.
+    func twoSections(_ rect: Rect, left: Int, right: Int, needs: (Int, Int)) -> (Rect, Rect) {
+        if rect.width >= left + right + 2 {
+            // The left side gets what it needs and at most its share; the rest is the right's.
+            let leftWidth = max(left, min(rect.width - right - 2, rect.width * left / max(1, left + right)))
+            let (l, r) = rect.splitLeft(leftWidth + 2)
             return (Rect(x: l.x, y: l.y, width: l.width - 2, height: l.height), r)
         }
-        // Too short to be useful twice: show the first section only (zoom gives more room).
-        if rect.height < 8 { return (rect, Rect(x: rect.x, y: rect.maxY, width: rect.width, height: 0)) }
-        let topRows = stackedTopRows.map { min($0, rect.height) } ?? max(rect.height - max(minimumStackedRest, rect.height / 2), min(rect.height, 2))
-        let (t, b) = rect.splitTop(topRows)
-        return (t, b)
+        let topRows = DashboardRenderer.shareRows(rect.height, needs: needs)
+        return rect.splitTop(topRows)
+    }
+
+    /// Rows for the first of two stacked sections out of `total`: each gets what it needs when
+    /// both fit; else the one that needs less keeps it (up to half), the other takes the rest.
+    static func shareRows(_ total: Int, needs: (Int, Int)) -> Int {
+        let (a, b) = (max(1, needs.0), max(1, needs.1))
+        if a + b <= total { return a }
+        if total < 4 { return total }
+        let half = total / 2
+        if a <= half { return a }
+        if b <= total - half { return total - b }
+        return half
     }
 
     struct Column {

@@ -20,7 +20,7 @@ public struct DashboardRenderer: Sendable {
         var grid = CellGrid(width: width, height: height, asciiOnly: glyphs.isASCII)
         let layout = DashboardLayout(
             width: width, height: height, ui: ui, projectorCount: snapshot.projectors.count,
-            narrationLines: snapshot.narration.map { $0.lines.count })
+            narrationLines: snapshot.narration.map { $0.lines.count }, narrationTarget: snapshot.narration?.target ?? .none)
         if layout.mode == .tooSmall {
             drawTooSmall(into: &grid)
             return grid
@@ -39,7 +39,7 @@ public struct DashboardRenderer: Sendable {
             drawInspector(inspector, events: inspectorEvents, head: snapshot.head, in: rect, into: &grid)
         }
         if let rect = layout.narration, let narration = snapshot.narration {
-            drawNarration(narration, in: rect, into: &grid)
+            drawNarration(narration, offset: ui.narrationOffset, in: rect, into: &grid)
         }
         if let rect = layout.projectors {
             drawProjectors(snapshot, ui: ui, highlighted: target == .projectors, in: rect, into: &grid)
@@ -48,7 +48,7 @@ public struct DashboardRenderer: Sendable {
             drawEventTail(snapshot.recentEvents, highlighted: target == .eventTail, in: rect, into: &grid)
         }
         drawMessage(snapshot, ui: ui, in: layout.message, into: &grid)
-        drawHints(ui, in: layout.hints, into: &grid)
+        drawHints(ui, walkthrough: snapshot.narration != nil, in: layout.hints, into: &grid)
         if ui.showHelp { drawHelp(ui, walkthrough: snapshot.narration != nil, into: &grid) }
         return grid
     }
@@ -252,12 +252,30 @@ public struct DashboardRenderer: Sendable {
         grid.lines(lines, in: d, ellipsis: glyphs.ellipsis)
     }
 
-    func drawNarration(_ n: Narration, in rect: Rect, into grid: inout CellGrid) {
+    /// The narration box: as many lines as fit from `offset` on; when there are more above or
+    /// below, the bottom border says so and which keys page, so no text is silently cut.
+    func drawNarration(_ n: Narration, offset: Int, in rect: Rect, into grid: inout CellGrid) {
         grid.fill(rect)
         grid.box(rect, glyphs: glyphs, style: CellStyle(.accent, attributes: .bold), title: n.title,
                  titleStyle: CellStyle(.accent, attributes: [.bold, .reverse]))
         let inner = rect.inner
-        grid.lines(n.lines.map { ($0, CellStyle(.text)) }, in: Rect(x: inner.x + 1, y: inner.y, width: inner.width - 2, height: inner.height), ellipsis: glyphs.ellipsis)
+        guard inner.height > 0 else { return }
+        let start = DashboardRenderer.narrationStart(offset: offset, lines: n.lines.count, rows: inner.height)
+        grid.lines(n.lines.dropFirst(start).map { ($0, CellStyle(.text)) },
+                   in: Rect(x: inner.x + 1, y: inner.y, width: inner.width - 2, height: inner.height), ellipsis: glyphs.ellipsis)
+        let below = n.lines.count - start - inner.height
+        guard start > 0 || below > 0 else { return }
+        var marker = " lines \(start + 1)-\(min(n.lines.count, start + inner.height)) of \(n.lines.count)"
+        if below > 0 { marker += "  " + (glyphs.isASCII ? "v" : "▼") + " more: Down/PgDn" }
+        if start > 0 { marker += "  " + (glyphs.isASCII ? "^" : "▲") + " Up/PgUp" }
+        marker += " "
+        let x = max(rect.x + 1, rect.maxX - 1 - CellGrid.displayWidth(marker))
+        grid.put(marker, x: x, y: rect.maxY - 1, style: CellStyle(.accent, attributes: [.bold, .reverse]), maxX: rect.maxX - 1)
+    }
+
+    /// The first narration line shown: `offset`, kept where the last page is still full.
+    public static func narrationStart(offset: Int, lines: Int, rows: Int) -> Int {
+        max(0, min(offset, lines - rows))
     }
 
     func drawMessage(_ s: DashboardSnapshot, ui: DashboardUI, in rect: Rect, into grid: inout CellGrid) {
@@ -297,8 +315,14 @@ public struct DashboardRenderer: Sendable {
     }
 
     /// The hints for the current mode, most important first.
-    static func hints(_ ui: DashboardUI) -> [Hint] {
+    static func hints(_ ui: DashboardUI, walkthrough: Bool = false) -> [Hint] {
         if ui.showHelp { return [Hint("any key", "closes help")] }
+        // A walkthrough's own keys come first wherever they work (see WalkthroughKeys).
+        if walkthrough && ui.palette == nil && ui.inspector == nil {
+            let moves = ui.timeTravel == nil ? [Hint("n/Right", "next step", "next"), Hint("b/Left", "back", "back")]
+                : [Hint("n", "next step", "next"), Hint("b", "back")]
+            return moves + [Hint("Up/Down", "more text", "more")] + hints(ui).filter { $0.key != "Left/Right" || ui.timeTravel != nil }
+        }
         if ui.palette != nil {
             return [Hint("Enter", "submit"), Hint("Esc", "cancel"), Hint("F1", "help"), Hint("e.g.", "place alice MUG:2"),
                     Hint("Backspace", "delete", "del")]
@@ -323,8 +347,8 @@ public struct DashboardRenderer: Sendable {
     /// The key-hint line. Degrades in steps rather than cutting a hint in half: full words, then
     /// short words, then as many hints as fit, in order, so the most used (listed first) stay.
     /// `?` lists every key, so a dropped hint is never a hidden key.
-    func drawHints(_ ui: DashboardUI, in rect: Rect, into grid: inout CellGrid) {
-        let hints = DashboardRenderer.hints(ui)
+    func drawHints(_ ui: DashboardUI, walkthrough: Bool, in rect: Rect, into grid: inout CellGrid) {
+        let hints = DashboardRenderer.hints(ui, walkthrough: walkthrough)
         func width(_ short: Bool, gap: Int) -> Int {
             hints.reduce(0) { $0 + $1.key.count + 1 + (short ? $1.short : $1.long).count } + gap * (hints.count - 1)
         }

@@ -16,6 +16,8 @@ public struct DashboardUI: Sendable, Equatable {
     public var timeTravel: UInt64?
     /// A one-line note shown until the next key (results of actions, refusals).
     public var message: String?
+    /// The first line of a walkthrough's narration shown; it pages with Up/Down, PgUp/PgDn.
+    public var narrationOffset = 0
 
     /// The event inspector: a selected position and, while typing after `g`, the position input.
     public struct Inspector: Sendable, Equatable {

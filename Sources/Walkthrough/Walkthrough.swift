@@ -48,6 +48,14 @@
 ///     `<=`, `>`, `>=`, `contains` or `excludes`; `expect PATH unchanged` compares with what
 ///     `remember PATH` kept. A view that has not caught up yet is given up to 10 s, as an
 ///     eventually consistent reader would.
+///   - `see [REGION] TEXT`: the learner can see TEXT on the screen: the dashboard is rendered
+///     at the walkthrough's size (the terminal's; 120x40 headless) and TEXT must be on one row
+///     of REGION (`shoppers`, `warehouse`, `finance`, `support`, `events`, `projectors`,
+///     `status`, `message`, `narration`), or of the whole screen; runs of spaces count as one,
+///     so `see finance Revenue $50.97` matches the padded row. `see` lines are checked when the
+///     step's other actions are done and its text is on screen, as the learner then sees it;
+///     a pane the small screen's tabs do not show is looked at as the learner would, by its
+///     number key. Like `expect`, a `see` is given up to 10 s.
 /// - Paths: `head`; `writer` (`running`, `down`, `embedded`); `load` (`live`, `paused`),
 ///   `load.rate`; `last.reply` (`accepted`, `rejected`, `error`), `last.position`,
 ///   `last.repeat` (`yes` when the last send repeated a command id and got the first outcome
@@ -97,6 +105,11 @@ public struct Walkthrough: Sendable, Equatable {
     }
 
     public struct Action: Sendable, Equatable {
+        /// `see` lines are checked once the step's other actions are done (see the format).
+        public var isSee: Bool {
+            if case .see = kind { return true }
+            return false
+        }
         public var kind: Kind
         /// The line it came from, for messages.
         public var line: Int
@@ -122,7 +135,12 @@ public struct Walkthrough: Sendable, Equatable {
         case highlight(Highlight)
         case remember(String)
         case expect(Expectation)
+        /// The rendered screen shows `text` (in `region`, or anywhere).
+        case see(region: String?, text: String)
     }
+
+    /// The parts of the screen a `see` can name.
+    public static let screenRegions = ["shoppers", "warehouse", "finance", "support", "events", "projectors", "status", "message", "narration"]
 
     public enum Highlight: Sendable, Equatable {
         case pane(String)

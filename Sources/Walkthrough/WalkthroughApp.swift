@@ -55,6 +55,20 @@ public final class WalkthroughDataSource: DashboardDataSource {
 /// command palette, the event inspector, help, and time travel (where Left and Right step
 /// through positions; `n` and `b` still move through the walkthrough).
 public enum WalkthroughKeys {
+    /// Lines to page the narration by, for Up/Down (one line) and PgUp/PgDn (a page); nil when
+    /// the key belongs to something else (a zoomed pane scrolls, time travel steps by 100).
+    public static func scroll(for key: Key, ui: DashboardUI, page: Int) -> Int? {
+        if ui.palette != nil || ui.inspector != nil || ui.showHelp || ui.zoomed { return nil }
+        switch key {
+        case .up: return -1
+        case .down: return 1
+        case .pageUp where ui.timeTravel == nil: return -max(1, page)
+        case .pageDown where ui.timeTravel == nil: return max(1, page)
+        case .char(" ") where ui.timeTravel == nil: return max(1, page)
+        default: return nil
+        }
+    }
+
     public static func move(for key: Key, ui: DashboardUI) -> WalkthroughDisplay.Move? {
         if ui.palette != nil || ui.inspector != nil || ui.showHelp { return nil }
         switch key {
@@ -86,6 +100,8 @@ public enum WalkthroughApp {
         let interval = Duration.nanoseconds(1_000_000_000 / Int64(max(1, min(options.framesPerSecond, 120))))
         var nextTick = clock.now + interval
         var travelGeneration = 0
+        var shownTitle = ""
+        var shownTarget = Narration.Target.none
 
         func draw() {
             if session.needsFullRepaint {
@@ -93,6 +109,19 @@ public enum WalkthroughApp {
             }
             let size = screen.size
             source.wrapWidth.store(size.width - 4, ordering: .relaxed)
+            let d = runner.display.current
+            if d.width != size.width || d.height != size.height {
+                runner.display.update { $0.width = size.width; $0.height = size.height }
+            }
+            // A new step starts at its first line of text, with the pane it is about in view.
+            if d.title != shownTitle {
+                shownTitle = d.title
+                session.resetNarration()
+            }
+            if d.target != shownTarget {
+                shownTarget = d.target
+                if case .pane(let pane) = d.target { session.focus(pane) }
+            }
             if let grid = session.frame(width: size.width, height: size.height) {
                 _ = screen.draw(grid)
             }
@@ -119,6 +148,8 @@ public enum WalkthroughApp {
                 if let move = WalkthroughKeys.move(for: key, ui: session.ui) {
                     driver.request(move)
                     session.refresh()
+                } else if let lines = WalkthroughKeys.scroll(for: key, ui: session.ui, page: session.narrationPage) {
+                    session.scrollNarration(lines)
                 } else {
                     session.handle(key)
                     if session.quitRequested { return .quit }

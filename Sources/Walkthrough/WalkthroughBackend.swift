@@ -22,7 +22,8 @@ protocol WalkthroughBackend: AnyObject, Sendable {
     /// `count` commands from the seeded generator, submitted in order; returns when all are decided.
     func generate(_ count: Int) async throws
     func crashWriter() async throws
-    func restartWriter() async throws
+    /// Starts the writer again; returns what its recovery did to the log's end, in its words.
+    func restartWriter() async throws -> String
     func close() async
 }
 
@@ -84,7 +85,7 @@ final class EmbeddedBackend: WalkthroughBackend {
     }
 
     func crashWriter() async throws { throw BackendError("this walkthrough runs the writer in-process; crashing needs a child writer") }
-    func restartWriter() async throws { throw BackendError("this walkthrough runs the writer in-process") }
+    func restartWriter() async throws -> String { throw BackendError("this walkthrough runs the writer in-process") }
 
     func close() async { await system.close() }
 }
@@ -174,13 +175,21 @@ final class ChildWriterBackend: WalkthroughBackend {
 
     /// Starts the writer again: it recovers the log (cutting a torn tail, if any), rebuilds its
     /// write model from the events, and takes the load up where it was.
-    func restartWriter() async throws {
+    func restartWriter() async throws -> String {
         guard writerState == "down" else { throw BackendError("the writer is running") }
-        try await onOwnThread("prism-walkthrough-spawn") {
+        return try await onOwnThread("prism-walkthrough-spawn") {
+            let logPath = self.directory + "/serve.log"
+            let before = (try? FileManager.default.attributesOfItem(atPath: logPath)[.size] as? Int) ?? 0
             try Self.spawn(binary: self.binary, directory: self.directory, seed: self.seed, state: self.state)
             let (paused, rate) = self.load
             try self.controlNow("rate \(rate)")
             if !paused { try self.controlNow("resume") }
+            // What this start wrote: `recovered: cut N bytes at position P (...)` when it cut
+            // a torn tail, else only its `serving ...` line.
+            let data = FileManager.default.contents(atPath: logPath) ?? Data()
+            let text = String(decoding: data.dropFirst(before), as: UTF8.self)
+            if let cut = text.split(separator: "\n").first(where: { $0.hasPrefix("recovered:") }) { return String(cut) }
+            return "the log's end was whole: nothing to cut"
         }
     }
 

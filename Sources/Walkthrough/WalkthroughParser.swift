@@ -196,10 +196,23 @@ public enum WalkthroughParser {
             try count(1, "remember PATH")
             try checkPath(args[0], fail: fail)
             kind = .remember(args[0])
+        case "see":
+            var rest = args
+            var region: String?
+            if rest.count >= 2, Walkthrough.screenRegions.contains(rest[0]) {
+                region = rest[0]
+                rest.removeFirst()
+            }
+            var text = rest.joined(separator: " ")
+            if text.count >= 2, text.hasPrefix("\""), text.hasSuffix("\"") { text = String(text.dropFirst().dropLast()) }
+            guard !text.isEmpty else {
+                throw fail("`see` expects: see [REGION] TEXT, REGION one of \(Walkthrough.screenRegions.joined(separator: ", "))")
+            }
+            kind = .see(region: region, text: text)
         case "expect":
             kind = .expect(try parseExpectation(body.dropFirst("expect".count).trimmingCharacters(in: .whitespaces), fail: fail))
         default:
-            throw fail("unknown action \"\(verb)\": one of send, pause, resume, rate, generate, stop, start, rebuild, delay, wait, sleep, travel, crash, restart, highlight, remember, expect")
+            throw fail("unknown action \"\(verb)\": one of send, pause, resume, rate, generate, stop, start, rebuild, delay, wait, sleep, travel, crash, restart, highlight, remember, expect, see")
         }
         return Walkthrough.Action(kind: kind, line: line, text: body)
     }
