@@ -103,7 +103,8 @@ public struct DashboardLayout: Sendable, Equatable {
         switch mode {
         case .grid:
             var tail: Rect
-            (body, tail) = body.splitBottom(max(3, body.height / 4))
+            // A walkthrough step about the events gets four of them in the tail.
+            (body, tail) = body.splitBottom(max(3, body.height / 4, narrationTarget == .eventTail ? 6 : 0))
             eventTail = tail
             let topHeight = body.height / 2
             let (upper, lower) = body.splitTop(topHeight)

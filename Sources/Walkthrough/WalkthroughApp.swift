@@ -185,25 +185,44 @@ public enum WalkthroughApp {
         }
     }
 
-    /// Runs one step move at a time, off the dashboard thread; a key pressed meanwhile is
-    /// answered with a note rather than queued, so nobody skips a step by accident.
+    /// Runs one step move at a time, off the dashboard thread. A key pressed while a step runs
+    /// (a replay after going back takes a few seconds) is queued and runs next, in order, so no
+    /// key is lost; the message line says it is queued.
     final class Driver: Sendable {
         let runner: WalkthroughRunner
-        private let driving = Atomic<Bool>(false)
+        private let queue = Mutex<(driving: Bool, pending: [WalkthroughDisplay.Move])>((false, []))
 
         init(runner: WalkthroughRunner) { self.runner = runner }
 
         func request(_ move: WalkthroughDisplay.Move) {
-            guard driving.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else {
-                runner.display.update { $0.message = "a step is still running: one moment..." }
+            let start = queue.withLock { q -> Bool in
+                if q.driving {
+                    q.pending.append(move)
+                    return false
+                }
+                q.driving = true
+                return true
+            }
+            guard start else {
+                let n = queue.withLock { $0.pending.count }
+                runner.display.update { $0.message = "a step is still running: \(n) key\(n == 1 ? "" : "s") queued" }
                 return
             }
             Task.detached { [self] in
-                switch move {
-                case .next: await runner.next()
-                case .back: await runner.back()
+                var next: WalkthroughDisplay.Move? = move
+                while let m = next {
+                    switch m {
+                    case .next: await runner.next()
+                    case .back: await runner.back()
+                    }
+                    next = queue.withLock { q -> WalkthroughDisplay.Move? in
+                        if q.pending.isEmpty {
+                            q.driving = false
+                            return nil
+                        }
+                        return q.pending.removeFirst()
+                    }
                 }
-                driving.store(false, ordering: .releasing)
             }
         }
     }

@@ -209,6 +209,9 @@ public actor WalkthroughRunner {
             d.childLoad = child ? b.load : nil
             d.writerDown = false
             d.target = .none
+            // A fresh shop is live: the dashboard leaves any time travel of the run before.
+            d.travel = nil
+            d.travelGeneration += 1
         }
     }
 

@@ -25,25 +25,32 @@ func temporaryRoot() -> String {
     NSTemporaryDirectory() + "prism-walk-test-" + UUID().uuidString.prefix(8).lowercased()
 }
 
+/// Every built-in by name, in teaching order.
+let builtinNames: [String] = (try? WalkthroughLibrary.builtins().map(\.name)) ?? []
+
 /// The file log for every run, as the command line opens it.
 let fileOpener = StoreOpener.fileLog
 
-func runner(_ w: Walkthrough, expectTimeout: Duration = .seconds(10)) -> WalkthroughRunner {
+func runner(_ w: Walkthrough, expectTimeout: Duration = .seconds(10), width: Int = 120, height: Int = 40) -> WalkthroughRunner {
     WalkthroughRunner(
         walkthrough: w,
-        options: .init(rootDirectory: temporaryRoot(), opener: fileOpener, prismBinary: prismBinary, expectTimeout: expectTimeout))
+        options: .init(rootDirectory: temporaryRoot(), opener: fileOpener, prismBinary: prismBinary, expectTimeout: expectTimeout,
+                       screenWidth: width, screenHeight: height))
 }
 
 @Suite(.serialized) struct BuiltinRunTests {
+    static let sizes = [(120, 40), (80, 24)]
+
     /// Each built-in, headless against a real shop in a fresh folder, to its last step, with
-    /// every `expect` of every step holding.
-    @Test(arguments: ["commands-vs-queries", "eventual-consistency", "rebuilding", "crash-recovery", "time-travel"])
-    func builtinRunsToTheEndWithEveryExpectationHolding(name: String) async throws {
+    /// every `expect` and every `see` of every step holding on a 120x40 and an 80x24 screen.
+    @Test(arguments: builtinNames, [0, 1])
+    func builtinRunsToTheEndWithEveryExpectationHolding(name: String, size: Int) async throws {
+        let (width, height) = Self.sizes[size]
         let w = try #require(try WalkthroughLibrary.resolve(name))
         if w.needsChildWriter {
             try #require(FileManager.default.isExecutableFile(atPath: prismBinary), "no prism executable at \(prismBinary); set PRISM_BINARY")
         }
-        let r = runner(w)
+        let r = runner(w, width: width, height: height)
         try await r.start()
         var stepsRun = 1
         #expect(await r.stepFailures == [], "step 1")
@@ -53,11 +60,23 @@ func runner(_ w: Walkthrough, expectTimeout: Duration = .seconds(10)) -> Walkthr
         }
         #expect(stepsRun == w.steps.count)
         #expect(await r.stepIndex == w.steps.count - 1)
-        #expect(await r.failures == [])
+        #expect(await r.failures == [], "at \(width)x\(height)")
         if w.needsChildWriter {
             #expect(await r.dataDirectory.map { FileManager.default.fileExists(atPath: $0 + "/prism.sock") } == true)
         }
         await r.close()
+    }
+}
+
+@Suite struct BuiltinTextTests {
+    /// Every built-in step says what the learner must see, as a `see` the runs above check.
+    @Test(arguments: builtinNames)
+    func everyStepHasASee(name: String) throws {
+        let w = try #require(try WalkthroughLibrary.resolve(name))
+        for step in w.steps {
+            let hasSee = step.actions.contains { $0.isSee }
+            #expect(hasSee, "\(name): step \"\(step.title)\" has no `see`")
+        }
     }
 }
 
