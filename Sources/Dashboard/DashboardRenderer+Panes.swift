@@ -256,7 +256,13 @@ extension DashboardRenderer {
     /// many more there are when they do not all fit. The flexible column takes the spare width.
     func drawTable(title: String, columns: [Column], rows: [[TableCell]], in rect: Rect, into grid: inout CellGrid) {
         guard rect.height > 0, rect.width > 0 else { return }
-        grid.put(title, x: rect.x, y: rect.y, width: rect.width, style: CellStyle(.title, attributes: .bold), ellipsis: glyphs.ellipsis)
+        // Rows that do not fit are counted on the title line, so every row below it is data.
+        let room = max(0, rect.height - 2)
+        let hidden = rows.count > room ? rows.count - room : 0
+        let x = grid.put(title, x: rect.x, y: rect.y, width: rect.width, style: CellStyle(.title, attributes: .bold), ellipsis: glyphs.ellipsis)
+        if hidden > 0 {
+            grid.put("  +\(Format.grouped(hidden)) more", x: x, y: rect.y, style: CellStyle(.dim), maxX: rect.maxX)
+        }
         guard rect.height > 1 else { return }
         var widths = columns.map(\.width)
         let fixed = widths.reduce(0, +) + columns.count - 1
@@ -280,19 +286,13 @@ extension DashboardRenderer {
             }
         }
         drawRow(columns.map { ($0.header, CellStyle(.dim, attributes: .underline)) }, y: rect.y + 1)
-        let room = rect.height - 2
         guard room > 0 else { return }
         if rows.isEmpty {
             grid.put("none yet", x: rect.x, y: rect.y + 2, style: CellStyle(.dim), maxX: rect.maxX)
             return
         }
-        let overflow = rows.count > room
-        let shown = overflow ? room - 1 : rows.count
-        for (i, row) in rows.prefix(shown).enumerated() {
+        for (i, row) in rows.prefix(room).enumerated() {
             drawRow(row.map { ($0.text, $0.style ?? CellStyle(.text)) }, y: rect.y + 2 + i)
-        }
-        if overflow {
-            grid.put("+\(Format.grouped(rows.count - shown)) more", x: rect.x, y: rect.y + 2 + shown, style: CellStyle(.dim), maxX: rect.maxX)
         }
     }
 }

@@ -214,9 +214,12 @@ public struct DashboardRenderer: Sendable {
 
     func drawEventLine(_ e: EventLine, x: Int, y: Int, maxX: Int, selected: Bool, into grid: inout CellGrid) {
         let extra: TextAttributes = selected ? .reverse : []
-        var col = grid.put(Format.column(Format.position(e.position), 12, right: true) + "  ", x: x, y: y, style: CellStyle(.dim, attributes: extra), maxX: maxX)
-        col = grid.put(Format.column(e.type, 18), x: col, y: y, style: CellStyle(DashboardRenderer.role(forEventType: e.type), attributes: extra.union(.bold)), maxX: maxX)
-        col = grid.put(Format.column(e.stream, 18) + " ", x: col, y: y, style: CellStyle(.text, attributes: extra), maxX: maxX)
+        // Narrow lines give the summary (what happened) the columns the padding would take.
+        let wide = maxX - x >= 100
+        let position = Format.position(e.position)
+        var col = grid.put(Format.column(position, wide ? 12 : max(7, position.count), right: true) + "  ", x: x, y: y, style: CellStyle(.dim, attributes: extra), maxX: maxX)
+        col = grid.put(Format.column(e.type, wide ? 18 : 17) + (wide ? "" : " "), x: col, y: y, style: CellStyle(DashboardRenderer.role(forEventType: e.type), attributes: extra.union(.bold)), maxX: maxX)
+        col = grid.put(Format.column(e.stream, wide ? 18 : 15) + " ", x: col, y: y, style: CellStyle(.text, attributes: extra), maxX: maxX)
         let summaryWidth = maxX - col
         if summaryWidth > 0 {
             grid.put(Format.column(e.summary, summaryWidth), x: col, y: y, width: summaryWidth, style: CellStyle(.text, attributes: extra), ellipsis: glyphs.ellipsis)

@@ -42,6 +42,8 @@
 ///   - `crash writer`: SIGKILL the process that writes; `restart writer`: start it again from
 ///     the log. A walkthrough using these runs the writer as a child `prism serve` and the
 ///     dashboard as a read-only watcher whose commands go to the writer's endpoint.
+///   - `tear tail` (after `crash writer`): leave at the log's end what a crash in the middle of
+///     a write leaves, a commit that never became data, for `restart writer` to cut.
 ///   - `highlight P|projectors|events|none`: what the narration is about.
 ///   - `remember PATH`: keep the value at PATH for a later `expect PATH unchanged`.
 ///   - `expect PATH OP VALUE`: a checked statement about the state; OP is `=`, `!=`, `<`,
@@ -131,6 +133,7 @@ public struct Walkthrough: Sendable, Equatable {
         case sleep(milliseconds: Int)
         case travel(UInt64?)
         case crashWriter
+        case tearTail
         case restartWriter
         case highlight(Highlight)
         case remember(String)

@@ -188,7 +188,10 @@ final class ChildWriterBackend: WalkthroughBackend {
             // a torn tail, else only its `serving ...` line.
             let data = FileManager.default.contents(atPath: logPath) ?? Data()
             let text = String(decoding: data.dropFirst(before), as: UTF8.self)
-            if let cut = text.split(separator: "\n").first(where: { $0.hasPrefix("recovered:") }) { return String(cut) }
+            if let line = text.split(separator: "\n").first(where: { $0.contains("recovered: ") }),
+               let at = line.range(of: "recovered: ") {
+                return String(line[at.lowerBound...])
+            }
             return "the log's end was whole: nothing to cut"
         }
     }

@@ -182,6 +182,10 @@ public enum WalkthroughParser {
                 writerDown = false
                 kind = .restartWriter
             }
+        case "tear":
+            guard args == ["tail"] else { throw fail("`tear` expects: tear tail") }
+            if !writerDown { throw fail("`tear tail` needs the writer down: `crash writer` first") }
+            kind = .tearTail
         case "highlight":
             try count(1, "highlight shoppers|warehouse|finance|support|projectors|events|none")
             switch args[0] {
@@ -212,7 +216,7 @@ public enum WalkthroughParser {
         case "expect":
             kind = .expect(try parseExpectation(body.dropFirst("expect".count).trimmingCharacters(in: .whitespaces), fail: fail))
         default:
-            throw fail("unknown action \"\(verb)\": one of send, pause, resume, rate, generate, stop, start, rebuild, delay, wait, sleep, travel, crash, restart, highlight, remember, expect, see")
+            throw fail("unknown action \"\(verb)\": one of send, pause, resume, rate, generate, stop, start, rebuild, delay, wait, sleep, travel, crash, tear, restart, highlight, remember, expect, see")
         }
         return Walkthrough.Action(kind: kind, line: line, text: body)
     }

@@ -58,13 +58,18 @@ public actor WalkthroughRunner {
         public var waitTimeout: Duration
         /// Opens the store of each run's fresh folder (the command line says which backend).
         public var opener: StoreOpener
+        /// Leaves a torn write at the end of the log in a folder (`tear tail`); the command line
+        /// gives the file log's, which knows its own files.
+        public var tearTail: (@Sendable (_ directory: String) throws -> Void)?
         /// The screen `see` renders at until a dashboard reports its own.
         public var screenWidth: Int
         public var screenHeight: Int
 
         public init(rootDirectory: String, opener: StoreOpener, prismBinary: String? = nil, seed: UInt64 = 42,
                     expectTimeout: Duration = .seconds(10), waitTimeout: Duration = .seconds(30),
-                    screenWidth: Int = 120, screenHeight: Int = 40) {
+                    screenWidth: Int = 120, screenHeight: Int = 40,
+                    tearTail: (@Sendable (_ directory: String) throws -> Void)? = nil) {
+            self.tearTail = tearTail
             self.screenWidth = screenWidth
             self.screenHeight = screenHeight
             self.rootDirectory = rootDirectory
@@ -287,7 +292,7 @@ public actor WalkthroughRunner {
             lastReply = reply
             var text = "\(reply)"
             if sentBefore && lastRepeat {
-                text += " (a repeat of command id \(commandId): the first outcome again, nothing appended)"
+                text += ", a repeat: nothing appended (command id \(commandId))"
             }
             text += "  [\(command)]"
             stepMessage = text
@@ -318,6 +323,11 @@ public actor WalkthroughRunner {
         case .crashWriter:
             try await backend.crashWriter()
             display.update { $0.writerDown = true }
+        case .tearTail:
+            guard let tear = options.tearTail, let dir = system.directory else {
+                throw BackendError("this store cannot be torn: `tear tail` needs the file log")
+            }
+            try await onOwnThread("prism-walkthrough-tear") { try tear(dir) }
         case .restartWriter:
             let recovery = try await backend.restartWriter()
             stepMessage = "writer restarted: " + recovery
