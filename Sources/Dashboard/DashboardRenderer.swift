@@ -219,7 +219,9 @@ public struct DashboardRenderer: Sendable {
         let position = Format.position(e.position)
         var col = grid.put(Format.column(position, wide ? 12 : max(7, position.count), right: true) + "  ", x: x, y: y, style: CellStyle(.dim, attributes: extra), maxX: maxX)
         col = grid.put(Format.column(e.type, wide ? 18 : 17) + (wide ? "" : " "), x: col, y: y, style: CellStyle(DashboardRenderer.role(forEventType: e.type), attributes: extra.union(.bold)), maxX: maxX)
-        col = grid.put(Format.column(e.stream, wide ? 18 : 15) + " ", x: col, y: y, style: CellStyle(.text, attributes: extra), maxX: maxX)
+        // The stream and the event's version in it: `order-o-1 v2` is that order's second event.
+        let stream = e.version > 0 ? "\(e.stream) v\(e.version)" : e.stream
+        col = grid.put(Format.column(stream, wide ? 22 : 18) + " ", x: col, y: y, style: CellStyle(.text, attributes: extra), maxX: maxX)
         let summaryWidth = maxX - col
         if summaryWidth > 0 {
             grid.put(Format.column(e.summary, summaryWidth), x: col, y: y, width: summaryWidth, style: CellStyle(.text, attributes: extra), ellipsis: glyphs.ellipsis)

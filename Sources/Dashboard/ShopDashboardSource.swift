@@ -222,7 +222,8 @@ public final class ShopDashboardSource: DashboardDataSource {
             if let id = record.commandId { extra.append("command   \(id)") }
             extra.append("data      \(event.dataJSON)")
         }
-        return EventLine(position: record.position, type: type, stream: stream, summary: summary(event), details: extra)
+        return EventLine(position: record.position, type: type, stream: stream, summary: summary(event), details: extra,
+                         version: record.streamVersion)
     }
 
     static func summary(_ event: ShopEvent) -> String {

@@ -30,6 +30,9 @@
 ///   - `send [--id ID] COMMAND...`: submit a command in the text form of SPEC section 2 (checked
 ///     when the file is read). Without `--id` the step runner gives it a command id of its own.
 ///     A rejection is not an error: it can be the lesson.
+///   - `together COMMAND | COMMAND ...`: two (or more) commands reach the writer at the same
+///     moment, queued in the order written before either is decided, as two clerks pressing
+///     Enter at once (the writer in-process only). `last.reply` is the last one's.
 ///   - `pause`, `resume`, `rate N`: the load generator.
 ///   - `generate N`: N commands from the seeded load generator, as fast as the writer takes them
 ///     (the same N commands every run; not in walkthroughs that crash the writer).
@@ -121,6 +124,8 @@ public struct Walkthrough: Sendable, Equatable {
 
     public enum Kind: Sendable, Equatable {
         case send(command: String, id: String?)
+        /// Commands queued to the writer at the same moment, in order, before any is decided.
+        case together([String])
         case pause
         case resume
         case rate(Double)

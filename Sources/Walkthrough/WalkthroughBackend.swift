@@ -16,6 +16,8 @@ protocol WalkthroughBackend: AnyObject, Sendable {
     /// The load as the writer runs it: (paused, rate).
     var load: (paused: Bool, rate: Double) { get }
     func submit(_ text: String, commandId: String) async -> CommandReply
+    /// Queues every command before any is decided, in order; the replies in the same order.
+    func submitTogether(_ commands: [(text: String, commandId: String)]) async throws -> [CommandReply]
     func pauseLoad() async throws
     func resumeLoad() async throws
     func setRate(_ rate: Double) async throws
@@ -59,6 +61,31 @@ final class EmbeddedBackend: WalkthroughBackend {
 
     func submit(_ text: String, commandId: String) async -> CommandReply {
         await system.submit(text: text, commandId: commandId)
+    }
+
+    func submitTogether(_ commands: [(text: String, commandId: String)]) async throws -> [CommandReply] {
+        guard let writer = system.writer else { throw BackendError("no writer") }
+        let parsed = try commands.map { c in
+            do { return (try CommandParser.parse(c.text), c.commandId) } catch { throw BackendError("bad command \(c.text): \(error)") }
+        }
+        let replies = Mutex<[CommandReply?]>(Array(repeating: nil, count: parsed.count))
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            let remaining = Atomic<Int>(parsed.count)
+            // The callback form queues at once, so the writer sees them in this order, together.
+            for (i, (command, id)) in parsed.enumerated() {
+                writer.submit(command, commandId: id) { result in
+                    let reply: CommandReply
+                    switch result {
+                    case .success(.accepted(_, let last)): reply = .accepted(position: last)
+                    case .success(.rejected(let reason)): reply = .rejected(reason)
+                    case .failure(let e): reply = .failed("\(e)")
+                    }
+                    replies.withLock { $0[i] = reply }
+                    if remaining.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 { done.resume() }
+                }
+            }
+        }
+        return replies.withLock { $0.map { $0 ?? .failed("no answer") } }
     }
 
     func pauseLoad() async throws { system.load?.pause() }
@@ -161,6 +188,10 @@ final class ChildWriterBackend: WalkthroughBackend {
     func setRate(_ rate: Double) async throws {
         try await control("rate \(rate)")
         state.withLock { $0.rate = rate }
+    }
+
+    func submitTogether(_ commands: [(text: String, commandId: String)]) async throws -> [CommandReply] {
+        throw BackendError("`together` needs the writer in-process")
     }
 
     func generate(_ count: Int) async throws {

@@ -128,6 +128,19 @@ public enum WalkthroughParser {
                 throw fail("bad command \"\(command)\": \(error)")
             }
             kind = .send(command: command, id: id)
+        case "together":
+            let commands = args.joined(separator: " ").components(separatedBy: " | ").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard commands.count >= 2, !commands.contains(where: \.isEmpty) else {
+                throw fail("`together` expects two or more commands split by ` | `, e.g. `together ship o-1 | cancel o-1 changed mind`")
+            }
+            for command in commands {
+                do {
+                    _ = try CommandParser.parse(command)
+                } catch {
+                    throw fail("bad command \"\(command)\": \(error)")
+                }
+            }
+            kind = .together(commands)
         case "pause":
             try count(0, "pause")
             kind = .pause
@@ -216,7 +229,7 @@ public enum WalkthroughParser {
         case "expect":
             kind = .expect(try parseExpectation(body.dropFirst("expect".count).trimmingCharacters(in: .whitespaces), fail: fail))
         default:
-            throw fail("unknown action \"\(verb)\": one of send, pause, resume, rate, generate, stop, start, rebuild, delay, wait, sleep, travel, crash, tear, restart, highlight, remember, expect, see")
+            throw fail("unknown action \"\(verb)\": one of send, together, pause, resume, rate, generate, stop, start, rebuild, delay, wait, sleep, travel, crash, tear, restart, highlight, remember, expect, see")
         }
         return Walkthrough.Action(kind: kind, line: line, text: body)
     }

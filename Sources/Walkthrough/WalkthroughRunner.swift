@@ -297,6 +297,21 @@ public actor WalkthroughRunner {
             text += "  [\(command)]"
             stepMessage = text
             display.update { $0.message = text }
+        case .together(let commands):
+            let ids = commands.map { _ in
+                sends += 1
+                return "walk-\(max(0, stepIndex) + 1)-\(sends)"
+            }
+            let replies = try await backend.submitTogether(Array(zip(commands, ids)).map { (text: $0.0, commandId: $0.1) })
+            for (id, reply) in zip(ids, replies) {
+                firstReplies[id] = reply
+                if case .accepted(let p) = reply { acknowledged.append((p, id)) }
+            }
+            lastReply = replies.last
+            lastRepeat = false
+            let text = zip(commands, replies).map { "\($0.0): \($0.1)" }.joined(separator: " | ")
+            stepMessage = text
+            display.update { $0.message = text }
         case .pause:
             try await backend.pauseLoad()
             syncLoad()

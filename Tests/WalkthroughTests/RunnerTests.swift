@@ -128,6 +128,51 @@ func runner(_ w: Walkthrough, expectTimeout: Duration = .seconds(10), width: Int
         await r.close()
     }
 
+    /// A `see` looks at the rendered screen: text that is not drawn fails with its line and
+    /// what the region shows instead; text that is drawn holds.
+    @Test func aSeeThatIsNotOnScreenFailsWithWhatIsThere() async throws {
+        let w = try WalkthroughParser.parse("""
+            # Looking
+            A walkthrough whose author looked at the wrong pane.
+            ## One
+            Register a mug.
+            > send register MUG 1299 Blue mug
+            > see shoppers MUG Blue mug $12.99
+            > see finance Blue mug
+            > see status head #1
+            """, file: "looking.md", name: "looking")
+        let r = runner(w, expectTimeout: .milliseconds(200), width: 80, height: 24)
+        try await r.start()
+        let failures = await r.failures
+        #expect(failures.count == 1, "\(failures)")
+        #expect(failures.first?.hasPrefix("looking.md:7: see finance Blue mug: not on the finance part of the 80x24 screen, which shows:") == true, "\(failures)")
+        #expect(failures.first?.contains("Revenue") == true)
+        await r.close()
+    }
+
+    /// `together` queues both commands before either is decided: the second is decided against
+    /// the stream as the first left it.
+    @Test func togetherDecidesTheSecondAgainstTheFirstsResult() async throws {
+        let w = try WalkthroughParser.parse("""
+            # Race
+            Two clerks.
+            > send register MUG 1299 Blue mug
+            > send restock MUG 5
+            > send place alice MUG:1
+            > send pay o-1 1299
+            ## One
+            Ship and cancel at once.
+            > together ship o-1 | cancel o-1 changed mind
+            > expect last.reply = rejected
+            > expect head = 5
+            > see message ship o-1: accepted position=5 | cancel o-1 changed mind: rejected
+            """, file: "race.md", name: "race")
+        let r = runner(w, expectTimeout: .milliseconds(500))
+        try await r.start()
+        #expect(await r.failures == [])
+        await r.close()
+    }
+
     @Test func anActionThatCannotRunStopsTheStepAndIsReported() async throws {
         let w = try WalkthroughParser.parse("""
             # Stopped
@@ -160,7 +205,7 @@ func runner(_ w: Walkthrough, expectTimeout: Duration = .seconds(10), width: Int
         #expect(narration.lines.count > 2)
         #expect(narration.lines.allSatisfy { $0.count <= 60 })
         #expect(s.head == 5)
-        #expect(s.message?.contains("step 2 of 6") == true)
+        #expect(s.message?.contains("accepted position=5") == true)
         #expect(s.finance?.outstandingCents == 5097)
         await r.close()
     }
