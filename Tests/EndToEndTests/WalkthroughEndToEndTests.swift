@@ -63,8 +63,8 @@ import Glibc
             #expect(screen.contains("ProductRestocked"))
             #expect(screen.contains("lines 1-4 of"))
             try tmux.keys("NPage")
-            screen = try await tmux.waitForScreen { $0.contains("lines 5-") }
-            #expect(screen.contains("Up/PgUp"))
+            screen = try await tmux.waitForScreen { !$0.contains("lines 1-") && $0.contains("Up/PgUp") }
+            #expect(screen.contains("more: Down/PgDn") || screen.contains("of this text"))
             try tmux.keys("q")
             #expect(try await tmux.waitForExit() == 0)
         }
