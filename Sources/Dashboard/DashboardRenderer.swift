@@ -99,8 +99,9 @@ public struct DashboardRenderer: Sendable {
         case .paused: load = "load PAUSED"
         case .off: load = s.readOnly ? "read-only" : "no load"
         }
-        // Watching: the load shown is the writer's, as its endpoint last reported it.
-        if s.readOnly { load = "WATCH " + load }
+        // Watching: the load shown is the writer's, as its endpoint last reported it; with no
+        // writer there is no load and nothing is made durable, and the line says so.
+        if s.readOnly { load = s.writerGone ? "WATCH" : "WATCH " + load }
         let sep = " " + glyphs.separator + " "
         // Watching another process's log: its command rates and commit latency live in that
         // process, so they are left out rather than shown as zeros.
@@ -110,7 +111,7 @@ public struct DashboardRenderer: Sendable {
             "ev \(Format.rate(s.eventsPerSecond))/s",
             s.readOnly ? "" : "p99 \(Format.milliseconds(s.appendP99Milliseconds))",
             load,
-            s.durability,
+            s.writerGone ? "NO WRITER: commands refused" : s.durability,
             "theme \(s.themeName)",
             s.dataFolder,
         ]
@@ -127,12 +128,16 @@ public struct DashboardRenderer: Sendable {
     }
 
     func drawSparklines(_ s: DashboardSnapshot, in rect: Rect, into grid: inout CellGrid) {
-        let items: [(String, [Double], String, ColorRole)] = [
-            ("cmd/s", s.history.commandsAccepted, Format.rate(s.commandsAcceptedPerSecond), .good),
-            ("rej/s", s.history.commandsRejected, Format.rate(s.commandsRejectedPerSecond), .bad),
-            ("ev/s", s.history.events, Format.rate(s.eventsPerSecond), .accent),
-            ("p99", s.history.appendP99Milliseconds, Format.milliseconds(s.appendP99Milliseconds), .warn),
-        ]
+        // Watching another process's log, only the event rate can be known here (from the
+        // head); the writer's command rates and latency are left out, as in the status line.
+        let items: [(String, [Double], String, ColorRole)] = s.readOnly
+            ? [("ev/s", s.history.events, Format.rate(s.eventsPerSecond), .accent)]
+            : [
+                ("cmd/s", s.history.commandsAccepted, Format.rate(s.commandsAcceptedPerSecond), .good),
+                ("rej/s", s.history.commandsRejected, Format.rate(s.commandsRejectedPerSecond), .bad),
+                ("ev/s", s.history.events, Format.rate(s.eventsPerSecond), .accent),
+                ("p99", s.history.appendP99Milliseconds, Format.milliseconds(s.appendP99Milliseconds), .warn),
+            ]
         let slot = rect.width / items.count
         for (i, item) in items.enumerated() {
             let x0 = rect.x + i * slot

@@ -39,6 +39,9 @@ public struct DashboardSnapshot: Sendable, Equatable {
     public var readOnly: Bool
     /// A guided walkthrough's current step, shown in its own panel.
     public var narration: Narration?
+    /// Watch mode: no writer answers on the log's endpoint (it was stopped or crashed), so
+    /// nothing is being made durable and commands are refused.
+    public var writerGone = false
 
     public init(
         dataFolder: String = "", head: UInt64 = 0,

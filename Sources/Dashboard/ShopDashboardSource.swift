@@ -83,7 +83,7 @@ public final class ShopDashboardSource: DashboardDataSource {
         } else if system.writer == nil {
             (load, loadRate) = writerLoad(now: now)
         }
-        return DashboardSnapshot(
+        var snapshot = DashboardSnapshot(
             dataFolder: dataFolder, head: head,
             commandsAcceptedPerSecond: accepted, commandsRejectedPerSecond: rejected, eventsPerSecond: events,
             appendP99Milliseconds: stats?.appendP99Milliseconds ?? 0,
@@ -96,6 +96,8 @@ public final class ShopDashboardSource: DashboardDataSource {
             message: stats?.failure.map { "error: the last commit failed: \($0)" }
                 ?? statuses.first { $0.error != nil }.map { "error: the \($0.name) projector stopped: \($0.error!) (s starts it again)" },
             readOnly: system.writer == nil)
+        snapshot.writerGone = system.writer == nil && meters.withLock { $0.writerLoad.map { $0.state == .off } ?? false }
+        return snapshot
     }
 
     private func recentEvents(head: UInt64) -> [EventLine] {

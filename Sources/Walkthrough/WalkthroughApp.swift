@@ -32,6 +32,7 @@ public final class WalkthroughDataSource: DashboardDataSource {
         if let load = d.childLoad {
             s.load = d.writerDown ? .off : (load.paused ? .paused : .live)
             s.loadRate = load.rate
+            s.writerGone = d.writerDown
         }
         return s
     }
