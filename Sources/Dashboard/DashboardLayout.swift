@@ -70,8 +70,11 @@ public struct DashboardLayout: Sendable, Equatable {
         // A walkthrough on a small screen shows the strip only while the step is about it,
         // and the event tail instead when the step is about the events.
         let walkthroughTabs = mode == .tabs && narrationLines != nil && ui.inspector == nil
+        // The inspector on a small screen takes the strip's rows too, so that the selected
+        // event's fields fit.
         let hideStrip = (mode == .tabs && ui.zoomed && ui.inspector == nil)
             || (walkthroughTabs && narrationTarget != .projectors)
+            || (mode == .tabs && ui.inspector != nil)
         if !hideStrip {
             var strip: Rect
             (body, strip) = body.splitBottom(max(3, projectorCount + 2))

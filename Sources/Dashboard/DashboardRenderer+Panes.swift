@@ -34,15 +34,19 @@ extension DashboardRenderer {
                  titleStyle: titleStyle, heavy: focused || highlighted)
         let inner = Rect(x: rect.x + 1, y: rect.y + 1, width: rect.width - 2, height: rect.height - 2)
         let content = Rect(x: inner.x + 1, y: inner.y, width: inner.width - 2, height: inner.height)
+        // Zoomed, the pane's lists start at the scroll offset (Up/Down, PgUp/PgDn).
+        var renderer = self
+        renderer.scroll = focused && ui.zoomed ? ui.zoomOffset : 0
+        renderer.filter = focused && ui.zoomed ? ui.filter : nil
         switch pane {
         case .shoppers:
-            if let v = s.shoppers { drawShoppers(v, in: content, into: &grid) } else { drawMissing(stale, in: content, into: &grid) }
+            if let v = s.shoppers { renderer.drawShoppers(v, in: content, into: &grid) } else { drawMissing(stale, in: content, into: &grid) }
         case .warehouse:
-            if let v = s.warehouse { drawWarehouse(v, in: content, into: &grid) } else { drawMissing(stale, in: content, into: &grid) }
+            if let v = s.warehouse { renderer.drawWarehouse(v, in: content, into: &grid) } else { drawMissing(stale, in: content, into: &grid) }
         case .finance:
-            if let v = s.finance { drawFinance(v, in: content, into: &grid) } else { drawMissing(stale, in: content, into: &grid) }
+            if let v = s.finance { renderer.drawFinance(v, in: content, into: &grid) } else { drawMissing(stale, in: content, into: &grid) }
         case .support:
-            if let v = s.support { drawSupport(v, head: ui.timeTravel ?? s.asOf ?? s.head, in: content, into: &grid) } else { drawMissing(stale, in: content, into: &grid) }
+            if let v = s.support { renderer.drawSupport(v, head: ui.timeTravel ?? s.asOf ?? s.head, in: content, into: &grid) } else { drawMissing(stale, in: content, into: &grid) }
         }
         if stale {
             grid.restyle(inner) { style in
@@ -51,6 +55,16 @@ extension DashboardRenderer {
                 dimmed.attributes.insert(.dim)
                 return dimmed
             }
+        }
+    }
+
+    /// Rows in the pane's longest list, which bounds how far its zoomed view scrolls.
+    public static func longestList(_ pane: DashboardPane, in s: DashboardSnapshot) -> Int {
+        switch pane {
+        case .shoppers: max(s.shoppers?.catalog.count ?? 0, s.shoppers?.customers.count ?? 0)
+        case .warehouse: max(s.warehouse?.stock.count ?? 0, s.warehouse?.pickQueue.count ?? 0)
+        case .finance: s.finance?.topSkus.count ?? 0
+        case .support: max(s.support?.oldestUnpaid.count ?? 0, s.support?.cancellationReasons.count ?? 0)
         }
     }
 
@@ -147,7 +161,7 @@ extension DashboardRenderer {
         let peak = Double(v.topSkus.map(\.revenueCents).max() ?? 1)
         let moneyWidth = max(10, v.topSkus.map { Format.money($0.revenueCents).count }.max() ?? 0)
         let skuWidth = min(16, max(4, v.topSkus.map(\.sku.count).max() ?? 4))
-        for (i, top) in v.topSkus.enumerated() where i + 1 < topRect.height {
+        for (i, top) in v.topSkus.dropFirst(min(scroll, max(0, v.topSkus.count - 1))).enumerated() where i + 1 < topRect.height {
             let y = topRect.y + 1 + i
             var x = grid.put(Format.column(top.sku, skuWidth) + " ", x: topRect.x, y: y, style: CellStyle(.text), maxX: topRect.maxX)
             x = grid.put(Format.column(Format.money(top.revenueCents), moneyWidth, right: true) + " ", x: x, y: y, style: CellStyle(.good), maxX: topRect.maxX)
@@ -187,7 +201,7 @@ extension DashboardRenderer {
         // under load), so that a narrow side still shows the age, the point of the list.
         let idWidth = min(10, v.oldestUnpaid.map(\.orderId.count).max() ?? 0)
         let customerWidth = min(10, v.oldestUnpaid.map(\.customer.count).max() ?? 0)
-        for o in v.oldestUnpaid {
+        for o in v.oldestUnpaid.dropFirst(min(scroll, max(0, v.oldestUnpaid.count - 1))) {
             let age = head > o.placedAt ? head - o.placedAt : 0
             lines.append(("\(Format.column(o.orderId, idWidth)) \(Format.column(o.customer, customerWidth)) \(Format.position(o.placedAt))  \(Format.grouped(age)) ev ago", CellStyle(.warn)))
         }
@@ -256,11 +270,19 @@ extension DashboardRenderer {
     /// many more there are when they do not all fit. The flexible column takes the spare width.
     func drawTable(title: String, columns: [Column], rows: [[TableCell]], in rect: Rect, into grid: inout CellGrid) {
         guard rect.height > 0, rect.width > 0 else { return }
-        // Rows that do not fit are counted on the title line, so every row below it is data.
+        // Rows that do not fit are counted on the title line, so every row below it is data;
+        // scrolled (a zoomed pane), the title says which rows are shown.
         let room = max(0, rect.height - 2)
+        let kept = filter == nil ? rows : rows.filter { row in row.contains { DashboardUI.matches($0.text, filter) } }
+        let skip = min(scroll, max(0, kept.count - 1))
+        let all = kept.count
+        let rows = Array(kept.dropFirst(skip))
+        let title = filter.map { title + "  \"\($0)\"" } ?? title
         let hidden = rows.count > room ? rows.count - room : 0
         let x = grid.put(title, x: rect.x, y: rect.y, width: rect.width, style: CellStyle(.title, attributes: .bold), ellipsis: glyphs.ellipsis)
-        if hidden > 0 {
+        if skip > 0 {
+            grid.put("  rows \(skip + 1)-\(skip + min(room, rows.count)) of \(Format.grouped(all))", x: x, y: rect.y, style: CellStyle(.dim), maxX: rect.maxX)
+        } else if hidden > 0 {
             grid.put("  +\(Format.grouped(hidden)) more", x: x, y: rect.y, style: CellStyle(.dim), maxX: rect.maxX)
         }
         guard rect.height > 1 else { return }

@@ -6,6 +6,10 @@ import Terminal
 /// anything and lets tests assert on the screen without a terminal.
 public struct DashboardRenderer: Sendable {
     public var glyphs: Glyphs
+    /// Rows the zoomed pane's lists are scrolled by, while drawing that pane.
+    var scroll = 0
+    /// The `/` filter for the zoomed pane's table rows, while drawing that pane.
+    var filter: String?
 
     public init(glyphs: Glyphs) {
         self.glyphs = glyphs
@@ -45,7 +49,7 @@ public struct DashboardRenderer: Sendable {
             drawProjectors(snapshot, ui: ui, highlighted: target == .projectors, in: rect, into: &grid)
         }
         if let rect = layout.eventTail {
-            drawEventTail(snapshot.recentEvents, highlighted: target == .eventTail, in: rect, into: &grid)
+            drawEventTail(snapshot.recentEvents, filter: ui.filter, highlighted: target == .eventTail, in: rect, into: &grid)
         }
         drawMessage(snapshot, ui: ui, in: layout.message, into: &grid)
         drawHints(ui, walkthrough: snapshot.narration != nil, in: layout.hints, into: &grid)
@@ -203,14 +207,19 @@ public struct DashboardRenderer: Sendable {
         }
     }
 
-    func drawEventTail(_ events: [EventLine], highlighted: Bool, in rect: Rect, into grid: inout CellGrid) {
-        grid.box(rect, glyphs: glyphs, style: borderStyle(focused: false, highlighted: highlighted), title: "Events",
+    func drawEventTail(_ events: [EventLine], filter: String? = nil, highlighted: Bool, in rect: Rect, into grid: inout CellGrid) {
+        let title = filter.map { "Events  filter \"\($0)\"" } ?? "Events"
+        grid.box(rect, glyphs: glyphs, style: borderStyle(focused: false, highlighted: highlighted), title: title,
                  titleStyle: titleStyle(focused: false, highlighted: highlighted), heavy: highlighted)
         let inner = rect.inner
         guard inner.height > 0 else { return }
-        let shown = events.suffix(inner.height)
+        let matching = events.filter { e in
+            DashboardUI.matches(e.type, filter) || DashboardUI.matches(e.stream, filter) || DashboardUI.matches(e.summary, filter)
+        }
+        let shown = matching.suffix(inner.height)
         if shown.isEmpty {
-            grid.put("no events yet", x: inner.x + 1, y: inner.y, style: CellStyle(.dim), maxX: inner.maxX)
+            grid.put(events.isEmpty ? "no events yet" : "no recent event matches the filter (Esc clears it)",
+                     x: inner.x + 1, y: inner.y, style: CellStyle(.dim), maxX: inner.maxX)
         }
         for (i, e) in shown.enumerated() {
             drawEventLine(e, x: inner.x, y: inner.y + i, maxX: inner.maxX, selected: false, into: &grid)
@@ -253,13 +262,46 @@ public struct DashboardRenderer: Sendable {
         grid.box(detailBox, glyphs: glyphs, title: "Selected event")
         let d = detailBox.inner
         guard let e = events.first(where: { $0.position == state.cursor }) else { return }
-        var lines: [(String, CellStyle)] = [
-            ("position \(Format.position(e.position))   stream \(e.stream)", CellStyle(.text, attributes: .bold)),
-            ("type     \(e.type)", CellStyle(DashboardRenderer.role(forEventType: e.type), attributes: .bold)),
-        ]
-        let details = e.details.isEmpty ? [e.summary] : e.details
-        lines += details.map { ("  " + $0, CellStyle(.text)) }
+        // Each field once (the details carry position, stream and version, type, time, command
+        // and data); a long line, the data above all, wraps under its value instead of being cut.
+        let details = e.details.isEmpty
+            ? ["position  \(e.position)", "stream    \(e.stream)", "type      \(e.type)", "summary   \(e.summary)"] : e.details
+        var lines: [(String, CellStyle)] = []
+        let room = max(10, d.width - 1)
+        for detail in details {
+            let isType = detail.hasPrefix("type ")
+            let style = isType ? CellStyle(DashboardRenderer.role(forEventType: e.type), attributes: .bold) : CellStyle(.text)
+            let label = String(detail.prefix { $0 != " " })
+            let value = detail.dropFirst(label.count).drop { $0 == " " }
+            let indent = min(10, detail.count - value.count)
+            let wrapped = DashboardRenderer.hardWrap(String(value), width: room - indent)
+            for (i, part) in wrapped.enumerated() {
+                lines.append(((i == 0 ? String(detail.prefix(indent)) : String(repeating: " ", count: indent)) + part, style))
+            }
+        }
+        if lines.count > d.height, d.height > 0 {
+            lines = Array(lines.prefix(d.height - 1)) + [("+\(lines.count - d.height + 1) more lines", CellStyle(.dim))]
+        }
         grid.lines(lines, in: d, ellipsis: glyphs.ellipsis)
+    }
+
+    /// Splits `text` into lines of at most `width` characters, at spaces or commas where it
+    /// can (JSON has few spaces), else anywhere.
+    static func hardWrap(_ text: String, width: Int) -> [String] {
+        guard width > 0, text.count > width else { return [text] }
+        var lines: [String] = []
+        var rest = Substring(text)
+        while rest.count > width {
+            let head = rest.prefix(width)
+            var cut = head.count
+            if let i = head.lastIndex(where: { $0 == " " || $0 == "," }), head.distance(from: head.startIndex, to: i) > width / 2 {
+                cut = head.distance(from: head.startIndex, to: i) + 1
+            }
+            lines.append(String(rest.prefix(cut)))
+            rest = rest.dropFirst(cut)
+        }
+        if !rest.isEmpty { lines.append(String(rest)) }
+        return lines
     }
 
     /// The narration box: as many lines as fit from `offset` on; when there are more above or
@@ -289,6 +331,12 @@ public struct DashboardRenderer: Sendable {
     }
 
     func drawMessage(_ s: DashboardSnapshot, ui: DashboardUI, in rect: Rect, into grid: inout CellGrid) {
+        if let input = ui.filterInput {
+            let x = grid.put("/", x: rect.x, y: rect.y, style: CellStyle(.focus, attributes: .bold))
+            let end = grid.put(String(input.suffix(max(1, rect.width - 3))), x: x, y: rect.y, style: CellStyle(.text), maxX: rect.maxX)
+            grid.put(" ", x: end, y: rect.y, style: CellStyle(.text, attributes: .reverse), maxX: rect.maxX)
+            return
+        }
         if let input = ui.palette {
             let x = grid.put(":", x: rect.x, y: rect.y, style: CellStyle(.focus, attributes: .bold))
             // Show the end of a long input: that is where the user is typing.
@@ -338,6 +386,7 @@ public struct DashboardRenderer: Sendable {
                     Hint("Backspace", "delete", "del")]
         }
         if ui.inspector?.gotoInput != nil { return [Hint("digits", "position"), Hint("Enter", "go"), Hint("Esc", "cancel")] }
+        if ui.filterInput != nil { return [Hint("Enter", "filter"), Hint("Esc", "cancel"), Hint("text", "type, stream or words")] }
         if ui.inspector != nil {
             return [Hint("Esc", "close"), Hint("Up/Down", "move"), Hint("g", "go to position", "go to"), Hint("?", "help"),
                     Hint("PgUp/PgDn", "page"), Hint("Home/End", "first/last", "ends")]
@@ -349,7 +398,7 @@ public struct DashboardRenderer: Sendable {
         // The most used first (quit, help, focus, commands, time travel, events): a narrow line
         // drops hints from the end, so what goes is what is needed least.
         var h = [Hint("q", "quit"), Hint("?", "help"), Hint("Tab/1-4", "focus"), Hint(":", "command", "cmd"), Hint("t", "time travel", "time")]
-        h += [Hint("e", "events"), Hint("z", "zoom"), Hint("s", "stop/start", "stop"), Hint("r", "rebuild"), Hint("p", "pause")]
+        h += [Hint("e", "events"), Hint("z", "zoom"), Hint("/", "filter"), Hint("s", "stop/start", "stop"), Hint("r", "rebuild"), Hint("p", "pause")]
         h += [Hint("+/-", "rate"), Hint("T", "theme")]
         return h
     }

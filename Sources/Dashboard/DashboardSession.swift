@@ -51,7 +51,10 @@ public final class DashboardSession {
     /// key shows its effect at once rather than at the next tick.
     public func handle(_ key: Key) {
         if key == .resize { return }
-        guard let action = ui.handle(key, head: snapshot.head) else { return }
+        let action = ui.handle(key, head: snapshot.head)
+        // A zoomed pane scrolls no further than its longest list's last row.
+        ui.zoomOffset = min(ui.zoomOffset, max(0, DashboardRenderer.longestList(ui.focus, in: snapshot) - 1))
+        guard let action else { return }
         execute(action)
     }
 

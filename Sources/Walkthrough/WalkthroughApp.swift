@@ -59,7 +59,7 @@ public enum WalkthroughKeys {
     /// Lines to page the narration by, for Up/Down (one line) and PgUp/PgDn (a page); nil when
     /// the key belongs to something else (a zoomed pane scrolls, time travel steps by 100).
     public static func scroll(for key: Key, ui: DashboardUI, page: Int) -> Int? {
-        if ui.palette != nil || ui.inspector != nil || ui.showHelp || ui.zoomed { return nil }
+        if ui.palette != nil || ui.inspector != nil || ui.showHelp || ui.zoomed || ui.filterInput != nil { return nil }
         switch key {
         case .up: return -1
         case .down: return 1
@@ -71,7 +71,7 @@ public enum WalkthroughKeys {
     }
 
     public static func move(for key: Key, ui: DashboardUI) -> WalkthroughDisplay.Move? {
-        if ui.palette != nil || ui.inspector != nil || ui.showHelp { return nil }
+        if ui.palette != nil || ui.inspector != nil || ui.showHelp || ui.filterInput != nil { return nil }
         switch key {
         case .char("n"): return .next
         case .char("b"): return .back
