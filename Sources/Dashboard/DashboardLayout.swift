@@ -81,7 +81,8 @@ public struct DashboardLayout: Sendable, Equatable {
             projectors = strip
         }
 
-        if let lines = narrationLines {
+        // On a small screen the inspector takes the narration's rows too: it is opened to be read.
+        if let lines = narrationLines, !(mode == .tabs && ui.inspector != nil) {
             var box: Rect
             let rows = DashboardLayout.narrationRows(height: height, grid: mode == .grid)
             (body, box) = body.splitBottom(min(max(1, lines) + 2, rows + 2, max(0, body.height - 4)))
