@@ -102,7 +102,7 @@ import Testing
 
     @Test func atLeastFiveBuiltinsParseWithSummaries() throws {
         let all = try WalkthroughLibrary.builtins()
-        #expect(all.map(\.name) == ["commands-vs-queries", "eventual-consistency", "rebuilding", "crash-recovery", "time-travel"])
+        #expect(all.map(\.name) == ["commands-vs-queries", "eventual-consistency", "rebuilding", "crash-recovery", "time-travel", "streams-and-versions"])
         for w in all {
             #expect(!w.summary.isEmpty)
             #expect(w.steps.count >= 4, "\(w.name)")
