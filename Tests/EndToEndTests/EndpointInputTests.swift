@@ -275,7 +275,9 @@ import Glibc
             let data = dir + "/log"
             // A log big enough that reading it takes the new writer a moment.
             let load = try Child([prismBinary, "serve", "--data", data, "--rate", "1000000", "--relaxed"])
-            try await Task.sleep(for: .seconds(3))
+            // (Two seconds: long enough for a start that takes a moment, short enough not to
+            // load the rest of a parallel suite for long.)
+            try await Task.sleep(for: .seconds(2))
             load.signal(SIGTERM)
             #expect(try await load.wait() == 0)
             // Without its snapshots the next writer folds the whole log: a start that takes a
