@@ -151,9 +151,12 @@ public final class Projector<P: Projection>: @unchecked Sendable {
 
     public var status: ProjectorStatus {
         let head = store.head
-        let now = Clock.monotonicNanos()
         let p = current
         return control.withLock { c in
+            // Read under the lock: the projector's task moves `lastProgress` and
+            // `rebuildStarted` under it too, so neither is ever later than `now` (read before
+            // the lock, a subtraction below could go negative and trap).
+            let now = Clock.monotonicNanos()
             var state = c.state
             let lag = head > p.checkpoint ? head - p.checkpoint : 0
             if state == .live && lag > 0 { state = .catchingUp }

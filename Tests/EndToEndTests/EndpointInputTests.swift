@@ -285,7 +285,13 @@ import Glibc
             try? FileManager.default.removeItem(atPath: data + "/snapshots")
             let serve = try Child([prismBinary, "serve", "--data", data, "--rate", "0"])
             // From the moment the new writer holds the lock (its pid in LOCK).
+            let lockDeadline = Date().addingTimeInterval(30)
             while (try? String(contentsOfFile: data + "/LOCK", encoding: .utf8))?.hasPrefix("\(serve.pid)") != true {
+                guard Date() < lockDeadline, serve.isRunning else {
+                    Issue.record("the new writer never took the lock: running \(serve.isRunning), LOCK \(String(describing: try? String(contentsOfFile: data + "/LOCK", encoding: .utf8))), stderr \(serve.stderr)")
+                    serve.signal(SIGKILL)
+                    return
+                }
                 try await Task.sleep(for: .milliseconds(2))
             }
             var answers: [String] = []
