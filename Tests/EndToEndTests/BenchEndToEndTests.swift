@@ -18,7 +18,7 @@ import Testing
     func benchOpenLeavesTheLogItMeasuresUntouched() async throws {
         try await withTemporaryDirectory { dir in
             let data = dir + "/log"
-            #expect(try await prism("send", "--data", data, "register MUG 1299 Blue mug").code == 0)
+            #expect(try await prism("send", "--data", data, "--create", "register MUG 1299 Blue mug").code == 0)
             #expect(try await prism("send", "--data", data, "restock MUG 5").code == 0)
             let before = try contents(data)
             let bench = try await prism("bench", "open", "--dir", data)
