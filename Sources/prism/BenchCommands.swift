@@ -9,7 +9,7 @@ import Synchronization
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks that print figures (SPEC section 6).",
-        subcommands: [BenchAppend.self, BenchReplay.self, BenchExport.self, BenchOpen.self, BenchCommands.self, BenchRender.self, BenchSend.self])
+        subcommands: [BenchAppend.self, BenchReplay.self, BenchExport.self, BenchOpen.self, BenchCommands.self, BenchFold.self, BenchStartup.self, BenchRender.self, BenchSend.self])
 }
 
 /// SPEC section 6's standard workload: stream `order-<i/4>`, type `OrderPlaced`, batches each
@@ -356,6 +356,45 @@ struct BenchCommands: ParsableCommand {
     }
 }
 
+/// Rebuilding the four views from position 1: what `r` and a start without snapshots cost.
+struct BenchFold: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fold", abstract: "Rebuild all four views from position 1 of a shop log: events/s and peak memory.")
+
+    @Option(help: "The folder of a shop log (made by `bench commands`).") var dir: String
+
+    func run() throws {
+        let directory = DataOptions.absolute(dir)
+        let log: EventLog
+        do { log = try EventLog.openReadOnly(directory: directory) } catch { throw CLIFailure.opening(error, directory) }
+        defer { log.close() }
+        let head = log.head
+        // Decode alone first (what every projector pays per event), then the four folds.
+        var t0 = Clock.monotonicNanos()
+        var decoded: UInt64 = 0
+        do {
+            try log.read(from: 1) { record in
+                if case .orderPlaced = try ShopEvent.decode(record) { decoded &+= 1 }
+                return true
+            }
+        } catch { throw CLIFailure.unavailable("decode failed: \(error)") }
+        let decodeSeconds = Double(Clock.monotonicNanos() - t0) / 1e9
+        t0 = Clock.monotonicNanos()
+        let views: ShopViews
+        do { views = try ShopSystem.views(of: log, asOf: head) } catch { throw CLIFailure.unavailable("fold failed: \(error)") }
+        let seconds = Double(Clock.monotonicNanos() - t0) / 1e9
+        print(String(format: "fold events=%llu decode_events_per_s=%.0f rebuild_seconds=%.3f rebuild_events_per_s=%.0f peak_rss_kb=%d position=%llu",
+                     head, Double(head) / decodeSeconds, seconds, Double(head) / seconds, peakResidentKilobytes(), views.position))
+    }
+}
+
+/// The process's peak resident memory (VmHWM), in kilobytes; -1 when unknown.
+func peakResidentKilobytes() -> Int {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return -1 }
+    return Int(line.split(separator: " ").dropFirst().first ?? "") ?? -1
+}
+
 /// Commands waiting to become visible, and the latencies of those that did, in microseconds.
 final class VisibilityTracker: Sendable {
     struct State {
@@ -402,7 +441,7 @@ final class VisibilityTracker: Sendable {
 struct DebugCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "debug", abstract: "Tools for Prism's own tests.", shouldDisplay: false,
-        subcommands: [CrashAppend.self])
+        subcommands: [CrashAppend.self, StartupProbe.self])
 }
 
 /// Appends batches forever and prints `ack BATCH FIRST LAST` after each durable one: the child
