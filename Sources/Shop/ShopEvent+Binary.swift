@@ -1,5 +1,8 @@
 import CQRS
 import EventStore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The compact binary payload of each ``ShopEvent``.
 ///
@@ -148,10 +151,11 @@ private enum TypeTag {
     case unknown(String)
 
     init(_ bytes: UnsafeRawBufferPointer) {
+        // memcmp, not `elementsEqual`: the generic algorithm was not specialised here and
+        // looked up type metadata for every event.
         func its(_ name: StaticString) -> Bool {
             name.utf8CodeUnitCount == bytes.count
-                && UnsafeRawBufferPointer(start: name.utf8Start, count: bytes.count)
-                    .elementsEqual(bytes)
+                && (bytes.isEmpty || memcmp(name.utf8Start, bytes.baseAddress!, bytes.count) == 0)
         }
         if its("OrderPlaced") { self = .orderPlaced }
         else if its("PaymentReceived") { self = .paymentReceived }
@@ -206,8 +210,10 @@ private struct PayloadReader {
             type: String(decoding: typeBytes, as: UTF8.self), position: position, offset: offset, message: message)
     }
 
-    /// `what` is made only for the error: a string built per field was most of `export`'s
-    /// decoding time.
+    /// `what` is an autoclosure: it names the field only when the payload is short, so the
+    /// happy path builds no `String` (an interpolated one per field per event used to cost more
+    /// than the field itself).
+    @inline(__always)
     mutating func need(_ count: Int, for what: @autoclosure () -> String) throws {
         guard bytes.count - offset >= count else {
             throw error(
@@ -241,16 +247,33 @@ private struct PayloadReader {
         offset += 2
         try need(count, for: "a string of \(count) bytes")
         let slice = UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + count)])
-        // ASCII (most names and ids) is valid UTF-8 as it is: no generic validation pass.
-        if !slice.contains(where: { $0 >= 0x80 }) {
-            offset += count
-            return String(decoding: slice, as: UTF8.self)
-        }
+        offset += count
+        // Ids, SKUs and names are nearly always ASCII, which is valid UTF-8 as it stands: the
+        // bytes are checked eight at a time and copied without the generic validator (which
+        // looked up type metadata on every call); anything else is validated in full.
+        let typed = slice.assumingMemoryBound(to: UInt8.self)
+        if Self.isASCII(typed) { return String(decoding: typed, as: UTF8.self) }
         guard let string = String(validating: slice, as: UTF8.self) else {
             throw error(at: start, "string of \(count) bytes is not valid UTF-8")
         }
-        offset += count
         return string
+    }
+
+    @inline(__always)
+    static func isASCII(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = b.baseAddress else { return true }
+        var i = 0
+        var high: UInt64 = 0
+        while i + 8 <= b.count {
+            high |= UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
+            i += 8
+        }
+        var tail: UInt8 = 0
+        while i < b.count {
+            tail |= base[i]
+            i += 1
+        }
+        return high & 0x8080_8080_8080_8080 == 0 && tail & 0x80 == 0
     }
 
     func expectEnd() throws {

@@ -59,7 +59,7 @@ import Testing
         let reopened = try EventLog.open(directory: dir.path, options: options)
         let snapshots = Self.snapshots(FileSnapshotStorage(folder: dir.path + "/snapshots"))
         let system = try ShopSystem(store: reopened, rate: 0, snapshots: snapshots)
-        #expect(await system.waitForViews(position: head, timeout: .seconds(5)))
+        #expect(await system.waitForViews(position: head, timeout: .seconds(30)))
         let expected = try freshFold(reopened, through: head)
         #expect(system.shoppers.view == expected.shoppers)
         #expect(system.warehouse.view == expected.warehouse)
@@ -110,7 +110,7 @@ import Testing
     static func resumedShoppers(_ store: any EventStore, _ snapshots: Snapshots) async throws -> ShoppersView {
         let projector = Projector(ShoppersProjection(), store: store, snapshots: snapshots)
         projector.start()
-        _ = await projector.waitUntil(position: store.head, timeout: .seconds(5))
+        #expect(await projector.waitUntil(position: store.head, timeout: .seconds(30)))
         let view = projector.view
         await projector.shutdown()
         return view
@@ -197,7 +197,7 @@ import Testing
         let snapshots = Self.snapshots(storage)
         let projector = Projector(ShoppersV2(), store: store, snapshots: snapshots)
         projector.start()
-        #expect(await projector.waitUntil(position: head, timeout: .seconds(5)))
+        #expect(await projector.waitUntil(position: head, timeout: .seconds(30)))
         #expect(projector.view == (try freshFold(store, through: head)).shoppers)
         await projector.shutdown()
         #expect(snapshots.allNotices.count == count)
@@ -214,9 +214,9 @@ import Testing
         let older = storage.positions(of: "warehouse")
         let projector = Projector(WarehouseProjection(), store: store, snapshots: Self.snapshots(storage, every: 1_000_000))
         projector.start()
-        #expect(await projector.waitUntil(position: head, timeout: .seconds(5)))
+        #expect(await projector.waitUntil(position: head, timeout: .seconds(30)))
         projector.rebuild()
-        #expect(await ProjectorTests.eventually { storage.positions(of: "warehouse").first == head })
+        #expect(await ProjectorTests.eventually(30) { storage.positions(of: "warehouse").first == head })
         #expect(storage.positions(of: "warehouse").count == older.count + 1)
         #expect(projector.view == (try freshFold(store, through: head)).warehouse)
         await projector.shutdown()
