@@ -154,6 +154,23 @@ public struct DashboardRenderer: Sendable {
         }
     }
 
+    /// The tab label of a pane, as the tab bar draws it.
+    static func tabLabel(_ pane: DashboardPane, snapshot s: DashboardSnapshot) -> String {
+        let stopped = s.projector(named: pane.projectorName)?.state == .stopped
+        return " \(pane.rawValue + 1) \(pane.title)\(stopped ? " (stopped)" : "") "
+    }
+
+    /// The pane whose tab is at column `x` of the tab bar, for a mouse click.
+    static func tab(at x: Int, snapshot s: DashboardSnapshot, glyphs: Glyphs) -> DashboardPane? {
+        var start = 0
+        for pane in DashboardPane.allCases {
+            let end = start + CellGrid.displayWidth(tabLabel(pane, snapshot: s))
+            if x >= start && x < end { return pane }
+            start = end + CellGrid.displayWidth(glyphs.separator)
+        }
+        return nil
+    }
+
     func drawTabs(_ s: DashboardSnapshot, ui: DashboardUI, in rect: Rect, into grid: inout CellGrid) {
         var x = rect.x
         for pane in DashboardPane.allCases {
@@ -162,7 +179,7 @@ public struct DashboardRenderer: Sendable {
             var style = focused ? CellStyle(.focus, attributes: [.reverse, .bold]) : CellStyle(.text)
             if stopped && !focused { style = style.dimmed }
             if case .pane(pane) = s.narration?.target ?? .none, !focused { style = CellStyle(.accent, attributes: [.bold, .underline]) }
-            x = grid.put(" \(pane.rawValue + 1) \(pane.title)\(stopped ? " (stopped)" : "") ", x: x, y: rect.y, style: style, maxX: rect.maxX)
+            x = grid.put(DashboardRenderer.tabLabel(pane, snapshot: s), x: x, y: rect.y, style: style, maxX: rect.maxX)
             x = grid.put(glyphs.separator, x: x, y: rect.y, style: CellStyle(.border), maxX: rect.maxX)
         }
     }

@@ -54,6 +54,7 @@ public struct DashboardUI: Sendable, Equatable {
     public mutating func handle(_ key: Key, head: UInt64) -> DashboardAction? {
         message = nil
         if key == .resize { return nil }
+        if case .mouse = key { return nil }
         if key == .control("l") { return .redraw }
         if showHelp {
             // Any key closes help; `q` there means "close", not "quit", so nobody quits by accident.

@@ -298,3 +298,45 @@ import Testing
         #expect(!g.contains("filter \""))
     }
 }
+
+/// The mouse, as curses reports it to the session.
+@Suite struct MouseTests {
+    func session() -> DashboardSession {
+        DashboardSession(dataSource: SampleDataSource(), theme: Theme.fallback, glyphs: .unicode,
+                         themeLocator: ThemeLocator(searchDirectories: []))
+    }
+
+    @Test func aClickFocusesThePaneUnderIt() {
+        let s = session()
+        _ = s.frame(width: 120, height: 40)
+        #expect(s.ui.focus == .shoppers)
+        // The grid's right half of the upper row is Warehouse; the lower left Finance.
+        s.handle(.mouse(MouseEvent(.click, x: 90, y: 5)))
+        #expect(s.ui.focus == .warehouse)
+        s.handle(.mouse(MouseEvent(.click, x: 10, y: 18)))
+        #expect(s.ui.focus == .finance)
+    }
+
+    @Test func aClickOnATabFocusesIt() {
+        let s = session()
+        _ = s.frame(width: 80, height: 24)
+        // Tabs: " 1 Shoppers │ 2 Warehouse │ ...": column 16 is in "2 Warehouse".
+        s.handle(.mouse(MouseEvent(.click, x: 16, y: 1)))
+        #expect(s.ui.focus == .warehouse)
+    }
+
+    @Test func theWheelScrollsTheZoomedPaneAndTheInspector() {
+        let s = session()
+        _ = s.frame(width: 60, height: 16)
+        s.handle(.char("z"))
+        s.handle(.mouse(MouseEvent(.wheelDown, x: 10, y: 5)))
+        #expect(s.ui.zoomOffset == 2)  // 3 rows asked, the sample's longest list has 3 rows
+        s.handle(.mouse(MouseEvent(.wheelUp, x: 10, y: 5)))
+        #expect(s.ui.zoomOffset == 0)
+        s.handle(.escape)
+        s.handle(.char("e"))
+        let cursor = s.ui.inspector?.cursor ?? 0
+        s.handle(.mouse(MouseEvent(.wheelUp, x: 10, y: 5)))
+        #expect(s.ui.inspector?.cursor == cursor - 3)
+    }
+}
