@@ -56,4 +56,11 @@ public protocol DashboardDataSource: AnyObject, Sendable {
     func events(from position: UInt64, count: Int) -> [EventLine]
     /// The four views as of `position` (folded from position 1), or nil if unavailable.
     func viewsAsOf(_ position: UInt64) -> DashboardViews?
+    /// What the palette's Tab completes: the command verbs (first word) and the names the
+    /// current views know (the rest: SKUs, customers, order ids).
+    func completions() -> (verbs: [String], words: [String])
+}
+
+extension DashboardDataSource {
+    public func completions() -> (verbs: [String], words: [String]) { ([], []) }
 }

@@ -356,11 +356,15 @@ public struct DashboardRenderer: Sendable {
         }
         if let input = ui.palette {
             let x = grid.put(":", x: rect.x, y: rect.y, style: CellStyle(.focus, attributes: .bold))
-            // Show the end of a long input: that is where the user is typing.
+            // A window onto the input that keeps the cursor in view; the cursor cell is reversed.
+            let chars = Array(input)
+            let cursor = min(max(0, ui.paletteCursor), chars.count)
             let room = max(1, rect.width - 2)
-            let visible = String(input.suffix(room - 1))
-            let end = grid.put(visible, x: x, y: rect.y, style: CellStyle(.text), maxX: rect.maxX)
-            grid.put(" ", x: end, y: rect.y, style: CellStyle(.text, attributes: .reverse), maxX: rect.maxX)
+            let start = max(0, cursor - room + 1)
+            let visible = String(chars[start..<min(chars.count, start + room)])
+            grid.put(visible, x: x, y: rect.y, style: CellStyle(.text), maxX: rect.maxX)
+            let under = cursor < chars.count ? String(chars[cursor]) : " "
+            grid.put(under, x: x + cursor - start, y: rect.y, style: CellStyle(.text, attributes: .reverse), maxX: rect.maxX)
             return
         }
         if let goto = ui.inspector?.gotoInput {
@@ -399,8 +403,8 @@ public struct DashboardRenderer: Sendable {
             return moves + [Hint("Up/Down", "more text", "more")] + hints(ui).filter { $0.key != "Left/Right" || ui.timeTravel != nil }
         }
         if ui.palette != nil {
-            return [Hint("Enter", "submit"), Hint("Esc", "cancel"), Hint("F1", "help"), Hint("e.g.", "place alice MUG:2"),
-                    Hint("Backspace", "delete", "del")]
+            return [Hint("Enter", "submit"), Hint("Esc", "cancel"), Hint("Tab", "complete"), Hint("Up/Down", "history"),
+                    Hint("F1", "help"), Hint("e.g.", "place alice MUG:2"), Hint("Left/Right", "move")]
         }
         if ui.inspector?.gotoInput != nil { return [Hint("digits", "position"), Hint("Enter", "go"), Hint("Esc", "cancel")] }
         if ui.filterInput != nil { return [Hint("Enter", "filter"), Hint("Esc", "cancel"), Hint("text", "type, stream or words")] }

@@ -55,6 +55,9 @@ public final class DashboardSession {
             handleMouse(event)
             return
         }
+        if key == .tab && ui.palette != nil {
+            (ui.verbCompletions, ui.completions) = dataSource.completions()
+        }
         let action = ui.handle(key, head: snapshot.head)
         // A zoomed pane scrolls no further than its longest list's last row.
         ui.zoomOffset = min(ui.zoomOffset, max(0, DashboardRenderer.longestList(ui.focus, in: snapshot) - 1))

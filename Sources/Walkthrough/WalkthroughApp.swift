@@ -49,6 +49,10 @@ public final class WalkthroughDataSource: DashboardDataSource {
     public func viewsAsOf(_ position: UInt64) -> DashboardViews? {
         display.current.source?.viewsAsOf(position)
     }
+
+    public func completions() -> (verbs: [String], words: [String]) {
+        display.current.source?.completions() ?? ([], [])
+    }
 }
 
 /// The walkthrough keys, on top of the dashboard's: `n` or Right for the next step, `b` or Left

@@ -340,3 +340,58 @@ import Testing
         #expect(s.ui.inspector?.cursor == cursor - 3)
     }
 }
+
+/// The palette as a shell line: history, a movable cursor, Tab completion.
+@Suite struct PaletteEditingTests {
+    func type(_ text: String, into ui: inout DashboardUI) {
+        for c in text { _ = ui.handle(.char(c), head: 10) }
+    }
+
+    @Test func upAndDownRecallEarlierCommands() {
+        var ui = DashboardUI()
+        for command in ["ship o-1", "pay o-2 1299"] {
+            _ = ui.handle(.char(":"), head: 10)
+            type(command, into: &ui)
+            #expect(ui.handle(.enter, head: 10) == .submitCommand(command))
+        }
+        _ = ui.handle(.char(":"), head: 10)
+        _ = ui.handle(.up, head: 10)
+        #expect(ui.palette == "pay o-2 1299")
+        _ = ui.handle(.up, head: 10)
+        #expect(ui.palette == "ship o-1")
+        _ = ui.handle(.down, head: 10)
+        _ = ui.handle(.down, head: 10)
+        #expect(ui.palette == "")
+    }
+
+    @Test func theCursorMovesAndTextGoesInWhereItIs() {
+        var ui = DashboardUI()
+        _ = ui.handle(.char(":"), head: 10)
+        type("ship o1", into: &ui)
+        _ = ui.handle(.left, head: 10)
+        type("-", into: &ui)
+        #expect(ui.palette == "ship o-1")
+        _ = ui.handle(.home, head: 10)
+        _ = ui.handle(.delete, head: 10)
+        #expect(ui.palette == "hip o-1" && ui.paletteCursor == 0)
+    }
+
+    @Test func tabCompletesVerbsThenNames() {
+        var ui = DashboardUI()
+        ui.verbCompletions = ["register", "restock", "price", "place", "pay", "ship", "cancel"]
+        ui.completions = ["MUG", "TEE", "alice", "o-1", "o-12"]
+        _ = ui.handle(.char(":"), head: 10)
+        type("sh", into: &ui)
+        _ = ui.handle(.tab, head: 10)
+        #expect(ui.palette == "ship ")
+        type("o-", into: &ui)
+        _ = ui.handle(.tab, head: 10)
+        #expect(ui.palette == "ship o-1")
+        #expect(ui.message == "o-1  o-12")
+        _ = ui.handle(.char(" "), head: 10)
+        _ = ui.handle(.control("u"), head: 10)
+        type("re", into: &ui)
+        _ = ui.handle(.tab, head: 10)
+        #expect(ui.palette == "re", "two verbs start with re: nothing more in common")
+    }
+}
