@@ -51,8 +51,11 @@ public struct DashboardRenderer: Sendable {
         if let rect = layout.eventTail {
             drawEventTail(snapshot.recentEvents, filter: ui.filter, highlighted: target == .eventTail, in: rect, into: &grid)
         }
-        drawMessage(snapshot, ui: ui, in: layout.message, into: &grid)
-        drawHints(ui, walkthrough: snapshot.narration != nil, in: layout.hints, into: &grid)
+        // A message too long for its line (an error, a rejection with its reason) wraps onto
+        // the key-hint line rather than being cut; the hints come back with the next key.
+        if !drawMessage(snapshot, ui: ui, in: layout.message, spill: layout.hints, into: &grid) {
+            drawHints(ui, walkthrough: snapshot.narration != nil, in: layout.hints, into: &grid)
+        }
         if ui.showHelp { drawHelp(ui, walkthrough: snapshot.narration != nil, into: &grid) }
         return grid
     }
@@ -347,12 +350,14 @@ public struct DashboardRenderer: Sendable {
         max(0, min(offset, lines - rows))
     }
 
-    func drawMessage(_ s: DashboardSnapshot, ui: DashboardUI, in rect: Rect, into grid: inout CellGrid) {
+    /// Returns true when the message took the `spill` line too.
+    @discardableResult
+    func drawMessage(_ s: DashboardSnapshot, ui: DashboardUI, in rect: Rect, spill: Rect? = nil, into grid: inout CellGrid) -> Bool {
         if let input = ui.filterInput {
             let x = grid.put("/", x: rect.x, y: rect.y, style: CellStyle(.focus, attributes: .bold))
             let end = grid.put(String(input.suffix(max(1, rect.width - 3))), x: x, y: rect.y, style: CellStyle(.text), maxX: rect.maxX)
             grid.put(" ", x: end, y: rect.y, style: CellStyle(.text, attributes: .reverse), maxX: rect.maxX)
-            return
+            return false
         }
         if let input = ui.palette {
             let x = grid.put(":", x: rect.x, y: rect.y, style: CellStyle(.focus, attributes: .bold))
@@ -365,20 +370,28 @@ public struct DashboardRenderer: Sendable {
             grid.put(visible, x: x, y: rect.y, style: CellStyle(.text), maxX: rect.maxX)
             let under = cursor < chars.count ? String(chars[cursor]) : " "
             grid.put(under, x: x + cursor - start, y: rect.y, style: CellStyle(.text, attributes: .reverse), maxX: rect.maxX)
-            return
+            return false
         }
         if let goto = ui.inspector?.gotoInput {
             let x = grid.put("go to position: ", x: rect.x, y: rect.y, style: CellStyle(.focus, attributes: .bold))
             let end = grid.put(goto, x: x, y: rect.y, style: CellStyle(.text), maxX: rect.maxX)
             grid.put(" ", x: end, y: rect.y, style: CellStyle(.text, attributes: .reverse), maxX: rect.maxX)
-            return
+            return false
         }
         // An error from the system (a failed writer) outranks the last key's message.
         let systemError = s.message.flatMap { $0.hasPrefix("error") ? $0 : nil }
-        guard let text = systemError ?? ui.message ?? s.message, !text.isEmpty else { return }
+        guard let text = systemError ?? ui.message ?? s.message, !text.isEmpty else { return false }
         let role: ColorRole = text.hasPrefix("rejected") || text.hasPrefix("error") ? .bad
             : text.hasPrefix("accepted") ? .good : .text
+        if let spill, CellGrid.displayWidth(text) > rect.width, role == .bad || ui.message != nil {
+            let lines = wrapText(text, width: rect.width)
+            grid.put(lines[0], x: rect.x, y: rect.y, width: rect.width, style: CellStyle(role, attributes: .bold), ellipsis: glyphs.ellipsis)
+            grid.put(lines.dropFirst().joined(separator: " "), x: spill.x, y: spill.y, width: spill.width,
+                     style: CellStyle(role, attributes: .bold), ellipsis: glyphs.ellipsis)
+            return true
+        }
         grid.put(text, x: rect.x, y: rect.y, width: rect.width, style: CellStyle(role, attributes: .bold), ellipsis: glyphs.ellipsis)
+        return false
     }
 
     /// A key hint: the key, what it does, and a shorter word for narrow screens.
