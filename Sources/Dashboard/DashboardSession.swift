@@ -18,7 +18,7 @@ public final class DashboardSession {
     public var needsFullRepaint = false
 
     private let themeLocator: ThemeLocator
-    private var timeTravelViews: (position: UInt64, views: DashboardViews?)?
+    private var timeTravelViews: (position: UInt64, views: DashboardViews?, computing: String?)?
     private var inspectorEvents: (from: UInt64, count: Int, head: UInt64, events: [EventLine])?
     private var lastFrame: FrameInputs?
     private var travelTail: (position: UInt64, events: [EventLine])?
@@ -159,6 +159,7 @@ public final class DashboardSession {
         lastSize = (width, height)
         var shown = snapshot
         shown.themeName = theme.name
+        var shownUI = ui
         if let position = ui.timeTravel {
             // The event tail shows the events up to the travel position, the ones the views are folded from.
             if travelTail?.position != position {
@@ -166,9 +167,18 @@ public final class DashboardSession {
                 travelTail = (position, count > 0 ? dataSource.events(from: position - UInt64(count) + 1, count: count) : [])
             }
             shown.recentEvents = travelTail?.events ?? []
-            if timeTravelViews?.position != position {
-                timeTravelViews = (position, dataSource.viewsAsOf(position))
+            // Asked again every frame while the source is still folding: the screen shows the
+            // progress and never waits for the fold.
+            if timeTravelViews?.position != position || timeTravelViews?.computing != nil {
+                switch dataSource.timeTravel(to: position) {
+                case .ready(let views):
+                    timeTravelViews = (position, views, nil)
+                case .computing(let done, let total):
+                    let percent = total == 0 ? 0 : Int(Double(done) * 100 / Double(total))
+                    timeTravelViews = (position, nil, "computing view as of \(Format.position(position))\u{2026} \(percent)%")
+                }
             }
+            if let computing = timeTravelViews?.computing { shownUI.message = computing }
             shown.asOf = position
             let views = timeTravelViews?.views
             shown.shoppers = views?.shoppers
@@ -194,9 +204,9 @@ public final class DashboardSession {
         } else {
             inspectorEvents = nil
         }
-        let inputs = FrameInputs(snapshot: shown, ui: ui, width: width, height: height, events: events, glyphs: renderer.glyphs)
+        let inputs = FrameInputs(snapshot: shown, ui: shownUI, width: width, height: height, events: events, glyphs: renderer.glyphs)
         if !needsFullRepaint, inputs == lastFrame { return nil }
         lastFrame = inputs
-        return renderer.render(shown, ui: ui, width: width, height: height, inspectorEvents: events)
+        return renderer.render(shown, ui: shownUI, width: width, height: height, inspectorEvents: events)
     }
 }

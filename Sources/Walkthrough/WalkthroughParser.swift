@@ -1,3 +1,4 @@
+import CQRS
 import Foundation
 import Shop
 
@@ -117,6 +118,7 @@ public enum WalkthroughParser {
             var id: String?
             if rest.first == "--id" {
                 guard rest.count >= 2 else { throw fail("`send --id` needs an id and a command") }
+                if let problem = CommandId.problem(rest[1]) { throw fail("`send --id`: \(problem)") }
                 id = rest[1]
                 rest = Array(rest.dropFirst(2))
             }

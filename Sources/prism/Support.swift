@@ -132,7 +132,12 @@ struct DataOptions: ParsableArguments {
         } else {
             storage = MemorySnapshotStorage()
         }
-        return Snapshots(storage: storage, policy: SnapshotPolicy()) { line in
+        // `PRISM_SNAPSHOT_EVERY_EVENTS`: snapshots that often (tests and demos want them sooner).
+        var policy = SnapshotPolicy()
+        if let text = ProcessInfo.processInfo.environment["PRISM_SNAPSHOT_EVERY_EVENTS"], let n = UInt64(text), n > 0 {
+            policy.everyEvents = n
+        }
+        return Snapshots(storage: storage, policy: policy) { line in
             if echo { printError(line) }
         }
     }

@@ -86,6 +86,7 @@ import Testing
         ("# T\nsummary\n## S\ntext\n> highlight sidebar\n", 5, "cannot highlight"),
         ("# T\nsummary\n### S\ntext\n", 3, "unexpected heading"),
         ("# T\nsummary\n## S\ntext\n<!-- open\n", 5, "comment"),
+        ("# T\nsummary\n## S\ntext\n> send --id \(String(repeating: "x", count: 256)) restock MUG 1\n", 5, "at most 255 bytes"),
     ])
     func malformedFileNamesFileAndLine(text: String, line: Int, fragment: String) throws {
         let e = try #require(error(text))
