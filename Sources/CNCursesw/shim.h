@@ -49,6 +49,26 @@ static inline int prism_key_enter(void) { return KEY_ENTER; }
 static inline int prism_key_backspace(void) { return KEY_BACKSPACE; }
 static inline int prism_key_dc(void) { return KEY_DC; }
 static inline int prism_key_btab(void) { return KEY_BTAB; }
+
+// ---- Mouse: BUTTONn_* are macros built from NCURSES_MOUSE_MASK; getmouse fills a struct.
+static inline int prism_key_mouse(void) { return KEY_MOUSE; }
+// Clicks of button 1 and the wheel (buttons 4 and 5), reported at once (no click interval).
+static inline int prism_enable_mouse(int on) {
+    mmask_t want = on ? (BUTTON1_PRESSED | BUTTON1_CLICKED | BUTTON4_PRESSED | BUTTON5_PRESSED) : 0;
+    mouseinterval(0);
+    return mousemask(want, NULL) != 0 || !on;
+}
+// 1: button 1 pressed or clicked; 4: wheel up; 5: wheel down; 0: anything else or no event.
+static inline int prism_get_mouse(int *x, int *y) {
+    MEVENT ev;
+    if (getmouse(&ev) != OK) return 0;
+    *x = ev.x;
+    *y = ev.y;
+    if (ev.bstate & (BUTTON1_PRESSED | BUTTON1_CLICKED)) return 1;
+    if (ev.bstate & BUTTON4_PRESSED) return 4;
+    if (ev.bstate & BUTTON5_PRESSED) return 5;
+    return 0;
+}
 static inline int prism_key_f(int n) { return KEY_F(n); }
 
 // ---- Line-drawing characters: ACS_* index the runtime acs_map[] array (a macro over a global).

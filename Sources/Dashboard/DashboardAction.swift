@@ -56,6 +56,9 @@ public protocol DashboardDataSource: AnyObject, Sendable {
     func events(from position: UInt64, count: Int) -> [EventLine]
     /// The four views as of `position`, or nil if unavailable; may take as long as the fold.
     func viewsAsOf(_ position: UInt64) -> DashboardViews?
+    /// What the palette's Tab completes: the command verbs (first word) and the names the
+    /// current views know (the rest: SKUs, customers, order ids).
+    func completions() -> (verbs: [String], words: [String])
     /// The four views as of `position` without blocking: ready, or how far their computation
     /// (on a thread of the source's own) has come. Called every frame until ready. The default
     /// asks ``viewsAsOf(_:)``, for sources that answer at once.
@@ -63,6 +66,7 @@ public protocol DashboardDataSource: AnyObject, Sendable {
 }
 
 extension DashboardDataSource {
+    public func completions() -> (verbs: [String], words: [String]) { ([], []) }
     public func timeTravel(to position: UInt64) -> TimeTravelViews { .ready(viewsAsOf(position)) }
 }
 

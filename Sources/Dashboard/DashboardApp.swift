@@ -21,6 +21,9 @@ public struct DashboardOptions: Sendable {
     public var timeLimit: Duration?
     /// Counters the loop keeps, for benchmarks; nil keeps none.
     public var statistics: DashboardStatistics?
+    /// Clicks focus panes and the wheel scrolls; off (`--no-mouse`) leaves the terminal's
+    /// own mouse handling (selecting text) alone.
+    public var mouse = true
 
     public init(
         framesPerSecond: Int = 10, theme: String = "default", themeLocator: ThemeLocator = ThemeLocator(),
@@ -80,6 +83,7 @@ public enum DashboardApp {
         let signals = TerminalGuard()
         defer { signals.uninstall() }
         let screen = try CursesScreen(theme: theme, environment: options.environment, device: options.device)
+        screen.setMouse(options.mouse)
         defer { screen.restore() }
         let session = DashboardSession(
             dataSource: dataSource, theme: theme, glyphs: options.asciiOnly ? .ascii : screen.glyphs,

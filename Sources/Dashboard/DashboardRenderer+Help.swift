@@ -49,6 +49,8 @@ extension DashboardRenderer {
         }
         let commandKeys: [(key: String, what: String)] = [
             ("Enter", "submit"), ("Esc", "cancel"), ("Backspace", "delete a character"), ("Ctrl-U", "clear the line"),
+            ("Tab", "complete a verb, SKU, customer or order id"), ("Up/Down", "earlier commands"),
+            ("Left/Right, Home/End", "move the cursor"),
         ]
         if ui.palette != nil {
             sections.append(HelpSection(title: "Command palette", entries: commandKeys))

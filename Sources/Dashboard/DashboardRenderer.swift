@@ -51,8 +51,11 @@ public struct DashboardRenderer: Sendable {
         if let rect = layout.eventTail {
             drawEventTail(snapshot.recentEvents, filter: ui.filter, highlighted: target == .eventTail, in: rect, into: &grid)
         }
-        drawMessage(snapshot, ui: ui, in: layout.message, into: &grid)
-        drawHints(ui, walkthrough: snapshot.narration != nil, in: layout.hints, into: &grid)
+        // A message too long for its line (an error, a rejection with its reason) wraps onto
+        // the key-hint line rather than being cut; the hints come back with the next key.
+        if !drawMessage(snapshot, ui: ui, in: layout.message, spill: layout.hints, into: &grid) {
+            drawHints(ui, walkthrough: snapshot.narration != nil, in: layout.hints, into: &grid)
+        }
         if ui.showHelp { drawHelp(ui, walkthrough: snapshot.narration != nil, into: &grid) }
         return grid
     }
@@ -154,6 +157,23 @@ public struct DashboardRenderer: Sendable {
         }
     }
 
+    /// The tab label of a pane, as the tab bar draws it.
+    static func tabLabel(_ pane: DashboardPane, snapshot s: DashboardSnapshot) -> String {
+        let stopped = s.projector(named: pane.projectorName)?.state == .stopped
+        return " \(pane.rawValue + 1) \(pane.title)\(stopped ? " (stopped)" : "") "
+    }
+
+    /// The pane whose tab is at column `x` of the tab bar, for a mouse click.
+    static func tab(at x: Int, snapshot s: DashboardSnapshot, glyphs: Glyphs) -> DashboardPane? {
+        var start = 0
+        for pane in DashboardPane.allCases {
+            let end = start + CellGrid.displayWidth(tabLabel(pane, snapshot: s))
+            if x >= start && x < end { return pane }
+            start = end + CellGrid.displayWidth(glyphs.separator)
+        }
+        return nil
+    }
+
     func drawTabs(_ s: DashboardSnapshot, ui: DashboardUI, in rect: Rect, into grid: inout CellGrid) {
         var x = rect.x
         for pane in DashboardPane.allCases {
@@ -162,7 +182,7 @@ public struct DashboardRenderer: Sendable {
             var style = focused ? CellStyle(.focus, attributes: [.reverse, .bold]) : CellStyle(.text)
             if stopped && !focused { style = style.dimmed }
             if case .pane(pane) = s.narration?.target ?? .none, !focused { style = CellStyle(.accent, attributes: [.bold, .underline]) }
-            x = grid.put(" \(pane.rawValue + 1) \(pane.title)\(stopped ? " (stopped)" : "") ", x: x, y: rect.y, style: style, maxX: rect.maxX)
+            x = grid.put(DashboardRenderer.tabLabel(pane, snapshot: s), x: x, y: rect.y, style: style, maxX: rect.maxX)
             x = grid.put(glyphs.separator, x: x, y: rect.y, style: CellStyle(.border), maxX: rect.maxX)
         }
     }
@@ -330,34 +350,48 @@ public struct DashboardRenderer: Sendable {
         max(0, min(offset, lines - rows))
     }
 
-    func drawMessage(_ s: DashboardSnapshot, ui: DashboardUI, in rect: Rect, into grid: inout CellGrid) {
+    /// Returns true when the message took the `spill` line too.
+    @discardableResult
+    func drawMessage(_ s: DashboardSnapshot, ui: DashboardUI, in rect: Rect, spill: Rect? = nil, into grid: inout CellGrid) -> Bool {
         if let input = ui.filterInput {
             let x = grid.put("/", x: rect.x, y: rect.y, style: CellStyle(.focus, attributes: .bold))
             let end = grid.put(String(input.suffix(max(1, rect.width - 3))), x: x, y: rect.y, style: CellStyle(.text), maxX: rect.maxX)
             grid.put(" ", x: end, y: rect.y, style: CellStyle(.text, attributes: .reverse), maxX: rect.maxX)
-            return
+            return false
         }
         if let input = ui.palette {
             let x = grid.put(":", x: rect.x, y: rect.y, style: CellStyle(.focus, attributes: .bold))
-            // Show the end of a long input: that is where the user is typing.
+            // A window onto the input that keeps the cursor in view; the cursor cell is reversed.
+            let chars = Array(input)
+            let cursor = min(max(0, ui.paletteCursor), chars.count)
             let room = max(1, rect.width - 2)
-            let visible = String(input.suffix(room - 1))
-            let end = grid.put(visible, x: x, y: rect.y, style: CellStyle(.text), maxX: rect.maxX)
-            grid.put(" ", x: end, y: rect.y, style: CellStyle(.text, attributes: .reverse), maxX: rect.maxX)
-            return
+            let start = max(0, cursor - room + 1)
+            let visible = String(chars[start..<min(chars.count, start + room)])
+            grid.put(visible, x: x, y: rect.y, style: CellStyle(.text), maxX: rect.maxX)
+            let under = cursor < chars.count ? String(chars[cursor]) : " "
+            grid.put(under, x: x + cursor - start, y: rect.y, style: CellStyle(.text, attributes: .reverse), maxX: rect.maxX)
+            return false
         }
         if let goto = ui.inspector?.gotoInput {
             let x = grid.put("go to position: ", x: rect.x, y: rect.y, style: CellStyle(.focus, attributes: .bold))
             let end = grid.put(goto, x: x, y: rect.y, style: CellStyle(.text), maxX: rect.maxX)
             grid.put(" ", x: end, y: rect.y, style: CellStyle(.text, attributes: .reverse), maxX: rect.maxX)
-            return
+            return false
         }
         // An error from the system (a failed writer) outranks the last key's message.
         let systemError = s.message.flatMap { $0.hasPrefix("error") ? $0 : nil }
-        guard let text = systemError ?? ui.message ?? s.message, !text.isEmpty else { return }
+        guard let text = systemError ?? ui.message ?? s.message, !text.isEmpty else { return false }
         let role: ColorRole = text.hasPrefix("rejected") || text.hasPrefix("error") ? .bad
             : text.hasPrefix("accepted") ? .good : .text
+        if let spill, CellGrid.displayWidth(text) > rect.width, role == .bad || ui.message != nil {
+            let lines = wrapText(text, width: rect.width)
+            grid.put(lines[0], x: rect.x, y: rect.y, width: rect.width, style: CellStyle(role, attributes: .bold), ellipsis: glyphs.ellipsis)
+            grid.put(lines.dropFirst().joined(separator: " "), x: spill.x, y: spill.y, width: spill.width,
+                     style: CellStyle(role, attributes: .bold), ellipsis: glyphs.ellipsis)
+            return true
+        }
         grid.put(text, x: rect.x, y: rect.y, width: rect.width, style: CellStyle(role, attributes: .bold), ellipsis: glyphs.ellipsis)
+        return false
     }
 
     /// A key hint: the key, what it does, and a shorter word for narrow screens.
@@ -382,8 +416,8 @@ public struct DashboardRenderer: Sendable {
             return moves + [Hint("Up/Down", "more text", "more")] + hints(ui).filter { $0.key != "Left/Right" || ui.timeTravel != nil }
         }
         if ui.palette != nil {
-            return [Hint("Enter", "submit"), Hint("Esc", "cancel"), Hint("F1", "help"), Hint("e.g.", "place alice MUG:2"),
-                    Hint("Backspace", "delete", "del")]
+            return [Hint("Enter", "submit"), Hint("Esc", "cancel"), Hint("Tab", "complete"), Hint("Up/Down", "history"),
+                    Hint("F1", "help"), Hint("e.g.", "place alice MUG:2"), Hint("Left/Right", "move")]
         }
         if ui.inspector?.gotoInput != nil { return [Hint("digits", "position"), Hint("Enter", "go"), Hint("Esc", "cancel")] }
         if ui.filterInput != nil { return [Hint("Enter", "filter"), Hint("Esc", "cancel"), Hint("text", "type, stream or words")] }

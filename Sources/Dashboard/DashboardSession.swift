@@ -51,6 +51,13 @@ public final class DashboardSession {
     /// key shows its effect at once rather than at the next tick.
     public func handle(_ key: Key) {
         if key == .resize { return }
+        if case .mouse(let event) = key {
+            handleMouse(event)
+            return
+        }
+        if key == .tab && ui.palette != nil {
+            (ui.verbCompletions, ui.completions) = dataSource.completions()
+        }
         let action = ui.handle(key, head: snapshot.head)
         // A zoomed pane scrolls no further than its longest list's last row.
         ui.zoomOffset = min(ui.zoomOffset, max(0, DashboardRenderer.longestList(ui.focus, in: snapshot) - 1))
@@ -93,6 +100,31 @@ public final class DashboardSession {
                 return
             } catch {
                 ui.message = "\(error)"
+            }
+        }
+    }
+
+    /// A click focuses the pane (or tab) under it; the wheel scrolls what the arrows would:
+    /// the inspector's cursor, or the zoomed pane's rows. Ignored while typing or reading help.
+    private func handleMouse(_ event: MouseEvent) {
+        guard ui.palette == nil, ui.filterInput == nil, ui.inspector?.gotoInput == nil, !ui.showHelp else { return }
+        switch event.kind {
+        case .wheelUp, .wheelDown:
+            guard ui.inspector != nil || ui.zoomed else { return }
+            for _ in 0..<3 { handle(event.kind == .wheelUp ? .up : .down) }
+        case .click:
+            guard ui.inspector == nil else { return }
+            let layout = DashboardLayout(
+                width: lastSize.width, height: lastSize.height, ui: ui, projectorCount: snapshot.projectors.count,
+                narrationLines: snapshot.narration?.lines.count, narrationTarget: snapshot.narration?.target ?? .none)
+            if let (pane, _) = layout.panes.first(where: { $0.1.contains(x: event.x, y: event.y) }) {
+                if pane != ui.focus { ui.focus = pane; ui.zoomOffset = 0 }
+                return
+            }
+            if layout.mode == .tabs, event.y == layout.secondRow.y,
+               let pane = DashboardRenderer.tab(at: event.x, snapshot: snapshot, glyphs: renderer.glyphs) {
+                ui.focus = pane
+                ui.zoomOffset = 0
             }
         }
     }

@@ -12,6 +12,16 @@ public struct DashboardUI: Sendable, Equatable {
     public var showHelp = false
     /// The command palette's input while it is open.
     public var palette: String?
+    /// Where the palette's cursor is, in characters from the start of its input.
+    public var paletteCursor = 0
+    /// Commands submitted from the palette, oldest first (Up/Down recall them).
+    public var history: [String] = []
+    /// The history entry shown while recalling; nil while editing a new line.
+    var historyIndex: Int?
+    /// Words Tab completes the palette's first word from (the command verbs) and its other
+    /// words from (SKUs, customers, order ids); the session fills them from the data source.
+    public var verbCompletions: [String] = []
+    public var completions: [String] = []
     public var inspector: Inspector?
     /// The position shown while time travelling; nil is live.
     public var timeTravel: UInt64?
@@ -54,6 +64,7 @@ public struct DashboardUI: Sendable, Equatable {
     public mutating func handle(_ key: Key, head: UInt64) -> DashboardAction? {
         message = nil
         if key == .resize { return nil }
+        if case .mouse = key { return nil }
         if key == .control("l") { return .redraw }
         if showHelp {
             // Any key closes help; `q` there means "close", not "quit", so nobody quits by accident.
@@ -107,6 +118,8 @@ public struct DashboardUI: Sendable, Equatable {
         case .char(":"):
             // In watch mode the palette still works: commands go to the writer's endpoint.
             palette = ""
+            paletteCursor = 0
+            historyIndex = nil
             return nil
         case .char("e"):
             let start = timeTravel ?? head
@@ -174,7 +187,8 @@ public struct DashboardUI: Sendable, Equatable {
     }
 
     private mutating func handlePalette(_ key: Key) -> DashboardAction? {
-        guard var text = palette else { return nil }
+        guard var chars = palette.map(Array.init) else { return nil }
+        var cursor = min(max(0, paletteCursor), chars.count)
         switch key {
         case .function(1):
             // Help over the palette: the typed text stays for when help closes.
@@ -185,21 +199,78 @@ public struct DashboardUI: Sendable, Equatable {
             return nil
         case .enter:
             palette = nil
-            let command = String(text.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
-            return command.isEmpty ? nil : .submitCommand(command)
-        case .backspace, .delete:
-            if !text.isEmpty { text.removeLast() }
+            let command = String(String(chars).drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
+            guard !command.isEmpty else { return nil }
+            if history.last != command { history.append(command) }
+            if history.count > 100 { history.removeFirst(history.count - 100) }
+            return .submitCommand(command)
+        case .backspace:
+            if cursor > 0 { chars.remove(at: cursor - 1); cursor -= 1 }
+        case .delete:
+            if cursor < chars.count { chars.remove(at: cursor) }
         case .control("u"):
-            text = ""
+            chars = []
+            cursor = 0
+        case .left: cursor = max(0, cursor - 1)
+        case .right: cursor = min(chars.count, cursor + 1)
+        case .home, .control("a"): cursor = 0
+        case .end, .control("e"): cursor = chars.count
+        case .up, .down:
+            guard !history.isEmpty else { return nil }
+            var i = historyIndex ?? history.count
+            i = key == .up ? max(0, i - 1) : i + 1
+            if i >= history.count {
+                historyIndex = nil
+                chars = []
+            } else {
+                historyIndex = i
+                chars = Array(history[i])
+            }
+            cursor = chars.count
+        case .tab:
+            (chars, cursor) = complete(chars, cursor: cursor)
         case .char(let c):
             // Control characters (C0 ones curses passes through, C1 ones) are never text.
             let control = c.unicodeScalars.contains { $0.properties.generalCategory == .control }
-            if !control && text.count < 256 { text.append(c) }
+            if !control && chars.count < 256 {
+                chars.insert(c, at: cursor)
+                cursor += 1
+            }
         default:
             break
         }
-        palette = text
+        palette = String(chars)
+        paletteCursor = cursor
         return nil
+    }
+
+    /// Tab: the word before the cursor grows to the longest prefix its candidates share (the
+    /// verbs for the first word, else SKUs, customers and order ids); one candidate is
+    /// completed with a space after it, several are listed on the message line.
+    private mutating func complete(_ chars: [Character], cursor: Int) -> ([Character], Int) {
+        var start = cursor
+        while start > 0 && chars[start - 1] != " " { start -= 1 }
+        let word = String(chars[start..<cursor])
+        let first = !chars[..<start].contains { $0 != " " }
+        let pool = first ? verbCompletions : completions
+        let candidates = Array(Set(pool.filter { $0.hasPrefix(word) && $0 != word })).sorted()
+        guard !candidates.isEmpty else {
+            message = word.isEmpty ? nil : "nothing to complete \"\(word)\" with"
+            return (chars, cursor)
+        }
+        var common = candidates[0]
+        for c in candidates.dropFirst() {
+            while !c.hasPrefix(common) { common.removeLast() }
+        }
+        var out = chars
+        var at = cursor
+        var insert = Array(common.dropFirst(word.count))
+        if candidates.count == 1 { insert.append(" ") } else {
+            message = candidates.prefix(12).joined(separator: "  ") + (candidates.count > 12 ? "  ..." : "")
+        }
+        out.insert(contentsOf: insert, at: at)
+        at += insert.count
+        return (out, at)
     }
 
     private mutating func handleInspector(_ key: Key, head: UInt64) -> DashboardAction? {

@@ -210,6 +210,14 @@ public final class ShopDashboardSource: DashboardDataSource {
         events(from: position, count: count, details: true)
     }
 
+    public func completions() -> (verbs: [String], words: [String]) {
+        var words = system.shoppers.view.catalog.map(\.sku)
+        words += system.shoppers.view.customers.map(\.customer)
+        words += system.warehouse.view.pickQueue
+        words += system.support.view.oldestUnpaid.map(\.orderId)
+        return (CommandParser.verbs, words)
+    }
+
     private func events(from position: UInt64, count: Int, details: Bool) -> [EventLine] {
         guard count > 0, position >= 1 else { return [] }
         var lines: [EventLine] = []

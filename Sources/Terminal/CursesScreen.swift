@@ -252,7 +252,24 @@ public final class CursesScreen {
         wtimeout(window, Int32(clamping: timeoutMs))
         let event = prism_get_wch(window)
         guard event.ok != 0 else { return nil }
+        if event.isKeyCode != 0 && Int32(bitPattern: event.code) == prism_key_mouse() {
+            var x: Int32 = 0, y: Int32 = 0
+            switch prism_get_mouse(&x, &y) {
+            case 1: return .mouse(MouseEvent(.click, x: Int(x), y: Int(y)))
+            case 4: return .mouse(MouseEvent(.wheelUp, x: Int(x), y: Int(y)))
+            case 5: return .mouse(MouseEvent(.wheelDown, x: Int(x), y: Int(y)))
+            default: return .unknown(UInt32(bitPattern: prism_key_mouse()))
+            }
+        }
         return event.isKeyCode != 0 ? CursesScreen.decodeKeyCode(Int32(bitPattern: event.code)) : CursesScreen.decodeCharacter(event.code)
+    }
+
+    /// Turns mouse reporting on (clicks and the wheel) or off. On, the terminal's own text
+    /// selection needs Shift held, as in htop; `--no-mouse` leaves the terminal's mouse alone.
+    public func setMouse(_ on: Bool) {
+        checkThread()
+        guard !restored else { return }
+        _ = prism_enable_mouse(on ? 1 : 0)
     }
 
     static func decodeKeyCode(_ code: Int32) -> Key {

@@ -49,6 +49,10 @@ public final class WalkthroughDataSource: DashboardDataSource {
     public func viewsAsOf(_ position: UInt64) -> DashboardViews? {
         display.current.source?.viewsAsOf(position)
     }
+
+    public func completions() -> (verbs: [String], words: [String]) {
+        display.current.source?.completions() ?? ([], [])
+    }
 }
 
 /// The walkthrough keys, on top of the dashboard's: `n` or Right for the next step, `b` or Left
@@ -66,6 +70,8 @@ public enum WalkthroughKeys {
         case .pageUp where ui.timeTravel == nil: return -max(1, page)
         case .pageDown where ui.timeTravel == nil: return max(1, page)
         case .char(" ") where ui.timeTravel == nil: return max(1, page)
+        case .mouse(let m) where m.kind == .wheelUp: return -3
+        case .mouse(let m) where m.kind == .wheelDown: return 3
         default: return nil
         }
     }
@@ -91,6 +97,7 @@ public enum WalkthroughApp {
         let signals = TerminalGuard()
         defer { signals.uninstall() }
         let screen = try CursesScreen(theme: theme, environment: options.environment)
+        screen.setMouse(options.mouse)
         defer { screen.restore() }
         let session = DashboardSession(
             dataSource: source, theme: theme, glyphs: options.asciiOnly ? .ascii : screen.glyphs,

@@ -8,25 +8,41 @@ import Terminal
 
 /// Options every dashboard shares.
 struct ScreenOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("A theme name (default, light, high-contrast, mono) or a .theme file.", valueName: "NAME|PATH"))
-    var theme: String = "default"
+    @Option(help: ArgumentHelp("A theme name (default, light, high-contrast, mono) or a .theme file (default: the config file's, else default).", valueName: "NAME|PATH"))
+    var theme: String?
 
-    @Option(help: "Frame cap, frames per second (1-60).")
-    var fps: Int = 10
+    @Option(help: "Frame cap, frames per second, 1-60 (default: the config file's, else 10).")
+    var fps: Int?
 
     @Flag(help: "Draw with ASCII only, whatever the locale.")
     var ascii = false
 
+    @Flag(name: .customLong("no-mouse"), help: "Leave the mouse to the terminal (no click to focus, no wheel scrolling).")
+    var noMouse = false
+
     func validate() throws {
-        guard (1...60).contains(fps) else { throw ValidationError("--fps must be between 1 and 60, got \(fps)") }
+        if let fps, !(1...60).contains(fps) { throw ValidationError("--fps must be between 1 and 60, got \(fps)") }
     }
 
     /// Loads the theme and checks the terminal before anything touches the terminal or the log:
     /// a bad theme file is a usage error (exit 2) that names the file, line and key; an unset or
     /// unknown `TERM`, or no terminal at all, is exit 3 naming the `TERM`. Neither leaves a log
     /// behind or a terminal in a strange mode.
+    /// `$XDG_CONFIG_HOME/prism/config`: the defaults the flags override. A bad line is a usage
+    /// error naming the file and line.
+    func config() throws -> DashboardConfig {
+        do {
+            return try DashboardConfig.load()
+        } catch {
+            throw CLIFailure.usage("\(error)")
+        }
+    }
+
     func dashboardOptions() throws -> DashboardOptions {
-        let options = DashboardOptions(framesPerSecond: fps, theme: theme, asciiOnly: ascii)
+        let config = try config()
+        let theme = theme ?? config.theme ?? "default"
+        var options = DashboardOptions(framesPerSecond: fps ?? config.fps ?? 10, theme: theme, asciiOnly: ascii)
+        options.mouse = noMouse ? false : (config.mouse ?? true)
         do {
             _ = try options.themeLocator.load(theme)
         } catch {
@@ -76,8 +92,8 @@ struct DashboardCommand: ParsableCommand {
     @OptionGroup var data: DataOptions
     @OptionGroup var screen: ScreenOptions
 
-    @Option(help: "Commands per second from the load generator.")
-    var rate: Double = 200
+    @Option(help: "Commands per second from the load generator (default: the config file's, else 200).")
+    var rate: Double?
 
     @Option(help: "Seed of the load generator: one seed, one sequence of commands.")
     var seed: UInt64 = 42
@@ -90,6 +106,8 @@ struct DashboardCommand: ParsableCommand {
 
     func run() throws {
         let options = try screen.dashboardOptions()
+        let configured = try screen.config().rate
+        let rate = self.rate ?? configured ?? 200
         let (store, directory) = try data.openForWriting(relaxed ? .relaxed : .full)
         // Listening from the moment the lock is ours: while the writer reads the log, a `send`
         // hears that this writer is starting (see `prism serve`).

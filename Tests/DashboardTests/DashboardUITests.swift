@@ -298,3 +298,100 @@ import Testing
         #expect(!g.contains("filter \""))
     }
 }
+
+/// The mouse, as curses reports it to the session.
+@Suite struct MouseTests {
+    func session() -> DashboardSession {
+        DashboardSession(dataSource: SampleDataSource(), theme: Theme.fallback, glyphs: .unicode,
+                         themeLocator: ThemeLocator(searchDirectories: []))
+    }
+
+    @Test func aClickFocusesThePaneUnderIt() {
+        let s = session()
+        _ = s.frame(width: 120, height: 40)
+        #expect(s.ui.focus == .shoppers)
+        // The grid's right half of the upper row is Warehouse; the lower left Finance.
+        s.handle(.mouse(MouseEvent(.click, x: 90, y: 5)))
+        #expect(s.ui.focus == .warehouse)
+        s.handle(.mouse(MouseEvent(.click, x: 10, y: 18)))
+        #expect(s.ui.focus == .finance)
+    }
+
+    @Test func aClickOnATabFocusesIt() {
+        let s = session()
+        _ = s.frame(width: 80, height: 24)
+        // Tabs: " 1 Shoppers │ 2 Warehouse │ ...": column 16 is in "2 Warehouse".
+        s.handle(.mouse(MouseEvent(.click, x: 16, y: 1)))
+        #expect(s.ui.focus == .warehouse)
+    }
+
+    @Test func theWheelScrollsTheZoomedPaneAndTheInspector() {
+        let s = session()
+        _ = s.frame(width: 60, height: 16)
+        s.handle(.char("z"))
+        s.handle(.mouse(MouseEvent(.wheelDown, x: 10, y: 5)))
+        #expect(s.ui.zoomOffset == 2)  // 3 rows asked, the sample's longest list has 3 rows
+        s.handle(.mouse(MouseEvent(.wheelUp, x: 10, y: 5)))
+        #expect(s.ui.zoomOffset == 0)
+        s.handle(.escape)
+        s.handle(.char("e"))
+        let cursor = s.ui.inspector?.cursor ?? 0
+        s.handle(.mouse(MouseEvent(.wheelUp, x: 10, y: 5)))
+        #expect(s.ui.inspector?.cursor == cursor - 3)
+    }
+}
+
+/// The palette as a shell line: history, a movable cursor, Tab completion.
+@Suite struct PaletteEditingTests {
+    func type(_ text: String, into ui: inout DashboardUI) {
+        for c in text { _ = ui.handle(.char(c), head: 10) }
+    }
+
+    @Test func upAndDownRecallEarlierCommands() {
+        var ui = DashboardUI()
+        for command in ["ship o-1", "pay o-2 1299"] {
+            _ = ui.handle(.char(":"), head: 10)
+            type(command, into: &ui)
+            #expect(ui.handle(.enter, head: 10) == .submitCommand(command))
+        }
+        _ = ui.handle(.char(":"), head: 10)
+        _ = ui.handle(.up, head: 10)
+        #expect(ui.palette == "pay o-2 1299")
+        _ = ui.handle(.up, head: 10)
+        #expect(ui.palette == "ship o-1")
+        _ = ui.handle(.down, head: 10)
+        _ = ui.handle(.down, head: 10)
+        #expect(ui.palette == "")
+    }
+
+    @Test func theCursorMovesAndTextGoesInWhereItIs() {
+        var ui = DashboardUI()
+        _ = ui.handle(.char(":"), head: 10)
+        type("ship o1", into: &ui)
+        _ = ui.handle(.left, head: 10)
+        type("-", into: &ui)
+        #expect(ui.palette == "ship o-1")
+        _ = ui.handle(.home, head: 10)
+        _ = ui.handle(.delete, head: 10)
+        #expect(ui.palette == "hip o-1" && ui.paletteCursor == 0)
+    }
+
+    @Test func tabCompletesVerbsThenNames() {
+        var ui = DashboardUI()
+        ui.verbCompletions = ["register", "restock", "price", "place", "pay", "ship", "cancel"]
+        ui.completions = ["MUG", "TEE", "alice", "o-1", "o-12"]
+        _ = ui.handle(.char(":"), head: 10)
+        type("sh", into: &ui)
+        _ = ui.handle(.tab, head: 10)
+        #expect(ui.palette == "ship ")
+        type("o-", into: &ui)
+        _ = ui.handle(.tab, head: 10)
+        #expect(ui.palette == "ship o-1")
+        #expect(ui.message == "o-1  o-12")
+        _ = ui.handle(.char(" "), head: 10)
+        _ = ui.handle(.control("u"), head: 10)
+        type("re", into: &ui)
+        _ = ui.handle(.tab, head: 10)
+        #expect(ui.palette == "re", "two verbs start with re: nothing more in common")
+    }
+}

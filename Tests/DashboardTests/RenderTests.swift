@@ -265,6 +265,15 @@ private func render(_ w: Int, _ h: Int, snapshot s: DashboardSnapshot = .sample,
         #expect(g.contains("p pause"))
     }
 
+    /// An error longer than its line wraps onto the key-hint line instead of being cut.
+    @Test func aLongErrorWrapsOntoTheHintLine() {
+        var s = DashboardSnapshot.sample
+        s.message = "error: the last commit failed: no space left on device while writing /var/lib/prism/seg-00000000000000000001.log (ENOSPC)"
+        let g = render(80, 24, snapshot: s)
+        #expect(g.rows[22].hasPrefix("error: the last commit failed"))
+        #expect(g.rows[23].contains("(ENOSPC)"), "\(g.rows[23])")
+    }
+
     /// Watching: the sparkline row shows only what this process can know (the event rate),
     /// never zeros for the writer's command rates and latency.
     @Test func watchLeavesOutTheSparklinesItCannotKnow() {
