@@ -90,7 +90,7 @@ struct DashboardCommand: ParsableCommand {
 
     func run() throws {
         let options = try screen.dashboardOptions()
-        let (store, directory) = try data.openForWriting(relaxed ? .relaxed : .full)
+        let (store, directory) = try data.openForWriting(relaxed ? .relaxed : .full, service: true)
         let system: ShopSystem
         do {
             system = try ShopSystem(store: store, directory: directory, seed: seed, rate: rate)
@@ -118,7 +118,7 @@ struct WatchCommand: ParsableCommand {
 
     func run() throws {
         let options = try screen.dashboardOptions()
-        let (store, directory) = try data.openForReading("`prism watch`")
+        let (store, directory) = try data.openForReading("`prism watch`", service: true)
         let system: ShopSystem
         do {
             system = try ShopSystem(store: store, directory: directory)

@@ -2,6 +2,7 @@ import ArgumentParser
 import CQRS
 import EventLog
 import Foundation
+import PostgresStore
 import Shop
 
 struct ServeCommand: ParsableCommand {
@@ -20,8 +21,13 @@ struct ServeCommand: ParsableCommand {
     @Flag(help: "Relaxed durability: no fdatasync per commit.")
     var relaxed = false
 
+    @Option(help: ArgumentHelp(
+        "Folder for the command endpoint's socket (default: the file log's folder; a PostgreSQL store has none unless given).",
+        valueName: "DIR"))
+    var endpoint: String?
+
     func run() throws {
-        let (store, directory) = try data.openForWriting(relaxed ? .relaxed : .full)
+        let (store, directory) = try data.openForWriting(relaxed ? .relaxed : .full, service: true)
         if let log = store as? EventLog, let cut = log.report.truncation {
             printError("recovered: cut \(cut.bytes) bytes at position \(cut.position) (\(cut.reason)) in \(cut.file)")
         }
@@ -35,18 +41,27 @@ struct ServeCommand: ParsableCommand {
         // The local endpoint lives in the data folder; a memory store has none, so such a
         // server takes only its own load (a demo of the write path).
         var endpoint: CommandEndpoint?
-        if let directory {
+        let socketFolder = self.endpoint.map(DataOptions.absolute) ?? directory
+        if let socketFolder {
             do {
-                endpoint = try CommandEndpoint(dataDirectory: directory, system: system)
+                try FileManager.default.createDirectory(atPath: socketFolder, withIntermediateDirectories: true)
+                endpoint = try CommandEndpoint(dataDirectory: socketFolder, system: system)
             } catch {
                 _ = try? runBlocking { await system.close() }
                 throw CLIFailure.unavailable("\(error)")
             }
         }
         if rate > 0 { system.load?.resume() }
-        let how = directory.map { "commands: prism send --data \($0) COMMAND" } ?? "no endpoint: a memory store has no folder"
+        let how: String
+        if let socketFolder {
+            how = directory == nil ? "commands: prism send --endpoint \(socketFolder) COMMAND" : "commands: prism send --data \(socketFolder) COMMAND"
+        } else {
+            how = "no endpoint: give --endpoint DIR for one"
+        }
+        let reporter = (store as? PostgresStore).map { CheckpointReporter(store: $0, system: system) }
         printError("serving \(store.description) (pid \(getpid()), head \(store.head), \(store.durabilityLabel)); \(how)")
         let sig = waitForTerminationSignal()
+        reporter?.stop()
         endpoint?.close()
         _ = try? runBlocking { await system.close() }
         printError("stopped on signal \(sig); head \(store.head)")
@@ -69,6 +84,9 @@ struct SendCommand: ParsableCommand {
     @Option(help: "A command id: sending the same id again returns the first outcome and appends nothing.")
     var id: String?
 
+    @Option(help: ArgumentHelp("The folder of a running `prism serve --endpoint DIR` to send to.", valueName: "DIR"))
+    var endpoint: String?
+
     @Argument(parsing: .captureForPassthrough, help: "The command, e.g. place alice MUG:2")
     var words: [String] = []
 
@@ -79,13 +97,21 @@ struct SendCommand: ParsableCommand {
         }
         // Syntax first, so a typo is a usage error whether or not a writer runs.
         do { _ = try CommandParser.parse(text) } catch { throw CLIFailure.usage("\(error)") }
-        let directory = try data.folder(for: "`prism send`")
+        // The endpoint's folder: given, or the file log's own; a database has none, so without
+        // --endpoint the command goes straight to the store (several writers may share it).
+        let location = try data.location
+        var directory: String?
+        if case .file(let d) = location { directory = d }
+        if case .memory = location { _ = try data.folder(for: "`prism send`") }
+        let socketFolder = endpoint.map(DataOptions.absolute) ?? directory
         let reply: CommandReply
         do {
-            if let viaEndpoint = try CommandEndpoint.send(text, commandId: id, dataDirectory: directory) {
+            if let socketFolder, let viaEndpoint = try CommandEndpoint.send(text, commandId: id, dataDirectory: socketFolder) {
                 reply = viaEndpoint
+            } else if endpoint != nil, directory == nil, case .postgres = location {
+                throw CLIFailure.unavailable("no writer listens in \(socketFolder!) (is `prism serve --endpoint \(socketFolder!)` running?)")
             } else {
-                reply = try sendDirectly(text, directory: directory)
+                reply = try sendDirectly(text, directory: directory ?? location.description)
             }
         } catch let failure as CLIFailure {
             throw failure
@@ -113,5 +139,29 @@ struct SendCommand: ParsableCommand {
         defer { writer.stop() }
         let id = self.id
         return try runBlocking { await CommandText.submit(text, commandId: id, to: writer) }
+    }
+}
+
+/// Writes the projectors' checkpoints of a running `prism serve` into the database once a second,
+/// for `prism db status` (the projectors themselves fold in memory).
+final class CheckpointReporter: Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(store: PostgresStore, system: ShopSystem) {
+        let process = "\(ProcessInfo.processInfo.hostName):\(getpid())"
+        let thread = Thread { [done, finished] in
+            repeat {
+                _ = try? store.reportCheckpoints(system.statuses.map { ($0.name, $0.checkpoint) }, process: process)
+            } while done.wait(timeout: .now() + 1) == .timedOut
+            finished.signal()
+        }
+        thread.name = "prism-checkpoints"
+        thread.start()
+    }
+
+    func stop() {
+        done.signal()
+        finished.wait()
     }
 }
