@@ -12,6 +12,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         // Latency percentiles for `prism bench commands`.
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        // Deque: the file log's in-memory tail drops its oldest chunk in O(1).
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         // The PostgreSQL store's wire protocol client.
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         // postgres-nio asks for a Logger; Prism gives it one that drops everything.
@@ -24,7 +26,9 @@ let package = Package(
         // in-memory store. Everything above it sees only this module, never a backend.
         .target(name: "EventStore"),
         // The file store: segments, checksums, group commit, tail cache (the embedded default).
-        .target(name: "EventLog", dependencies: ["EventStore", "CCRC32C"]),
+        .target(
+            name: "EventLog",
+            dependencies: ["EventStore", "CCRC32C", .product(name: "DequeModule", package: "swift-collections")]),
         // The PostgreSQL store: the log in one table, appends serialised on a head row, LISTEN/NOTIFY
         // for followers. For teams whose writer and readers live on different machines.
         .target(

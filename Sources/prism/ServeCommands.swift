@@ -55,6 +55,8 @@ struct ServeCommand: ParsableCommand {
             store.close()
             throw CLIFailure.opening(error, store.description)
         }
+        // A failed write (a full disk) and the recovery from it are said on stderr as they happen.
+        system.writer?.onNotice { printError("writer: \($0)") }
         endpoint?.serve(system)
         if rate > 0 { system.load?.resume() }
         let how: String

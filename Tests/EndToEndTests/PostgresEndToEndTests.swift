@@ -205,15 +205,6 @@ import Glibc
     }
 }
 
-/// Polls `condition` every 50 ms until it holds; throws after `timeout` seconds.
-func waitFor(_ what: String, timeout: Double, _ condition: () -> Bool) async throws {
-    let deadline = Date().addingTimeInterval(timeout)
-    while !condition() {
-        if Date() > deadline { throw E2EError("timed out waiting for \(what)") }
-        try await Task.sleep(for: .milliseconds(50))
-    }
-}
-
 /// A second, independent reading of SPEC sections 2 and 3 over `prism export`'s JSON Lines:
 /// folds the few figures the test compares, and checks every rule of the domain at every event.
 struct ExportFold {
