@@ -14,6 +14,10 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         // Deque: the file log's in-memory tail drops its oldest chunk in O(1).
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        // The PostgreSQL store's wire protocol client.
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        // postgres-nio asks for a Logger; Prism gives it one that drops everything.
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // CRC-32C with the CPU's crc32 instruction (Swift cannot emit it), for the log's checksums.
@@ -25,6 +29,16 @@ let package = Package(
         .target(
             name: "EventLog",
             dependencies: ["EventStore", "CCRC32C", .product(name: "DequeModule", package: "swift-collections")]),
+        // The PostgreSQL store: the log in one table, appends serialised on a head row, LISTEN/NOTIFY
+        // for followers. For teams whose writer and readers live on different machines.
+        .target(
+            name: "PostgresStore",
+            dependencies: [
+                "EventStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The generic CQRS engine: writer thread, projectors, checkpoints. Knows nothing of the shop.
         .target(name: "CQRS", dependencies: ["EventStore", "CCRC32C"]),
         // The demo domain of SPEC.md: commands, events, rules, the four views, the load generator.
@@ -49,20 +63,20 @@ let package = Package(
         .executableTarget(
             name: "prism",
             dependencies: [
-                "EventStore", "EventLog", "CQRS", "Shop", "Terminal", "Dashboard", "Walkthrough",
+                "EventStore", "EventLog", "PostgresStore", "CQRS", "Shop", "Terminal", "Dashboard", "Walkthrough",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]
         ),
         .testTarget(name: "EventLogTests", dependencies: ["EventLog"]),
         // One conformance suite, the same test bodies against every store.
-        .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "EventLog", "CQRS"]),
+        .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "EventLog", "PostgresStore", "CQRS"]),
         .testTarget(name: "CQRSTests", dependencies: ["CQRS", "EventLog", "Shop"]),
         .testTarget(name: "ShopTests", dependencies: ["Shop", "CQRS", "EventLog"]),
         .testTarget(name: "TerminalTests", dependencies: ["Terminal"]),
         .testTarget(name: "DashboardTests", dependencies: ["Dashboard", "Terminal", "Shop", "CQRS", "EventLog"]),
         .testTarget(name: "WalkthroughTests", dependencies: ["Walkthrough", "Dashboard", "Shop", "CQRS", "EventLog"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["EventLog"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["EventLog", "PostgresStore"]),
     ],
     swiftLanguageModes: [.v6]
 )

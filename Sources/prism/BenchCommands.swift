@@ -3,6 +3,7 @@ import CQRS
 import EventLog
 import Foundation
 import Histogram
+import PostgresStore
 import Shop
 import Synchronization
 
@@ -17,7 +18,8 @@ struct BenchCommand: ParsableCommand {
 struct BenchAppend: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "append", abstract: "Durable append throughput.")
 
-    @Option(help: "A fresh folder for the log.") var dir: String
+    @Option(help: "A fresh folder for the log.") var dir: String?
+    @Option(help: ArgumentHelp("Instead of a folder: an empty PostgreSQL database.", valueName: "postgres://USER@HOST:PORT/DB")) var store: String?
     @Option(help: "Events to append.") var events: Int = 1_000_000
     @Option(help: "Payload bytes per event.") var payload: Int = 64
     @Option(help: "Events per batch; each batch is durable before the next.") var batch: Int = 1000
@@ -25,11 +27,7 @@ struct BenchAppend: ParsableCommand {
 
     func run() throws {
         guard events > 0, batch > 0, payload >= 0 else { throw CLIFailure.usage("--events and --batch must be positive") }
-        let directory = DataOptions.absolute(dir)
-        var options = LogOptions()
-        options.durability = relaxed ? .relaxed : .full
-        let log: EventLog
-        do { log = try EventLog.open(directory: directory, options: options) } catch { throw CLIFailure.opening(error, directory) }
+        let log = try benchStore(dir: dir, store: store, durability: relaxed ? .relaxed : .full)
         defer { log.close() }
         let start = log.head
         let body = [UInt8](repeating: 0x70, count: payload)
@@ -59,11 +57,18 @@ struct BenchAppend: ParsableCommand {
         }
         let seconds = Double(Clock.monotonicNanos() - t0) / 1e9
         precondition(log.head - start == UInt64(events))
-        let bytes = log.segmentFirstPositions.reduce(Int64(0)) { sum, first in
-            sum + Int64((try? FileManager.default.attributesOfItem(atPath: directory + "/" + RecordFormat.segmentName(first))[.size] as? NSNumber)??.int64Value ?? 0)
+        let bytes: Int64
+        if let file = log as? EventLog {
+            bytes = file.segmentFirstPositions.reduce(Int64(0)) { sum, first in
+                sum + Int64((try? FileManager.default.attributesOfItem(atPath: file.directory + "/" + RecordFormat.segmentName(first))[.size] as? NSNumber)??.int64Value ?? 0)
+            }
+        } else if let pg = log as? PostgresStore {
+            bytes = (try? PostgresAdmin.tableBytes("prism_events", of: pg.url)) ?? 0
+        } else {
+            bytes = 0
         }
-        print(String(format: "append events=%d seconds=%.4f events_per_s=%.0f bytes_per_event=%.1f",
-                     events, seconds, Double(events) / seconds, Double(bytes) / Double(events)))
+        print(String(format: "append store=%@ events=%d seconds=%.4f events_per_s=%.0f bytes_per_event=%.1f",
+                     log is EventLog ? "file" : "postgres", events, seconds, Double(events) / seconds, Double(bytes) / Double(log.head)))
     }
 }
 
@@ -71,13 +76,12 @@ struct BenchReplay: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay", abstract: "Read back every event of a log, checksums verified.")
 
-    @Option(help: "The folder of a log made by `bench append`.") var dir: String
+    @Option(help: "The folder of a log made by `bench append`.") var dir: String?
+    @Option(help: ArgumentHelp("Instead of a folder: a PostgreSQL database filled by `bench append --store`.", valueName: "postgres://USER@HOST:PORT/DB")) var store: String?
 
     func run() throws {
-        let directory = DataOptions.absolute(dir)
         let t0 = Clock.monotonicNanos()
-        let log: EventLog
-        do { log = try EventLog.openReadOnly(directory: directory) } catch { throw CLIFailure.opening(error, directory) }
+        let log = try benchStore(dir: dir, store: store, durability: nil)
         defer { log.close() }
         var n: UInt64 = 0
         var fold: UInt64 = 0
@@ -93,7 +97,7 @@ struct BenchReplay: ParsableCommand {
             throw CLIFailure.unavailable("replay failed: \(error)")
         }
         let seconds = Double(Clock.monotonicNanos() - t0) / 1e9
-        print(String(format: "replay events=%llu seconds=%.4f events_per_s=%.0f fold=%llu", n, seconds, Double(n) / seconds, fold))
+        print(String(format: "replay store=%@ events=%llu seconds=%.4f events_per_s=%.0f fold=%llu", log is EventLog ? "file" : "postgres", n, seconds, Double(n) / seconds, fold))
     }
 }
 
@@ -272,6 +276,7 @@ struct BenchCommands: ParsableCommand {
         abstract: "Accepted commands/s through the writer, and command-to-all-four-views latency.")
 
     @Option(help: "A fresh folder for the log (default: a temporary one).") var dir: String?
+    @Option(help: ArgumentHelp("Instead of a folder: an empty PostgreSQL database.", valueName: "postgres://USER@HOST:PORT/DB")) var store: String?
     @Option(help: "Commands for the throughput run.") var commands: Int = 200_000
     @Option(help: "Commands in flight during the throughput run.") var inflight: Int = 4096
     @Option(help: "Rate of the latency run, commands/s.") var rate: Int = 10_000
@@ -284,9 +289,7 @@ struct BenchCommands: ParsableCommand {
         defer { if cleanup { try? FileManager.default.removeItem(atPath: directory) } }
         let system: ShopSystem
         do {
-            var options = LogOptions()
-            options.durability = relaxed ? .relaxed : .full
-            let log = try EventLog.open(directory: directory, options: options)
+            let log = try benchStore(dir: store == nil ? directory : nil, store: store, durability: relaxed ? .relaxed : .full)
             do {
                 system = try ShopSystem(store: log, directory: directory, seed: 7, rate: 0, generatedPerTurn: max(inflight, 2_000), snapshots: DataOptions.snapshots(folder: directory, echo: true))
             } catch {
@@ -314,8 +317,9 @@ struct BenchCommands: ParsableCommand {
         finished.wait()
         let elapsed = Double(Clock.monotonicNanos() - t0) / 1e9
         let stats = writer.statistics
-        print(String(format: "commands throughput commands=%d seconds=%.3f commands_per_s=%.0f accepted=%llu rejected=%llu events=%llu",
-                     total, elapsed, Double(total) / elapsed, stats.accepted, stats.rejected, stats.events))
+        let kind = system.store is EventLog ? "file" : "postgres"
+        print(String(format: "commands throughput store=%@ commands=%d seconds=%.3f commands_per_s=%.0f accepted=%llu rejected=%llu events=%llu",
+                     kind, total, elapsed, Double(total) / elapsed, stats.accepted, stats.rejected, stats.events))
 
         // Latency: submit at `rate`; a command is visible when all four projectors have
         // published a checkpoint at or past its last position.
@@ -351,8 +355,32 @@ struct BenchCommands: ParsableCommand {
         tracker.waitAll(count)
         let h = tracker.histogram
         func ms(_ p: Double) -> Double { Double(h.valueAtPercentile(p)) / 1000 }
-        print(String(format: "commands latency rate=%d commands=%llu p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f max_ms=%.3f",
-                     rate, h.totalCount, ms(50), ms(99), ms(99.9), Double(h.max) / 1000))
+        print(String(format: "commands latency store=%@ rate=%d commands=%llu p50_ms=%.3f p99_ms=%.3f p999_ms=%.3f max_ms=%.3f",
+                     kind, rate, h.totalCount, ms(50), ms(99), ms(99.9), Double(h.max) / 1000))
+    }
+}
+
+/// The store a benchmark runs on: the file log in `dir`, or the PostgreSQL database `store`
+/// names; `durability` nil opens it to read.
+func benchStore(dir: String?, store: String?, durability: Durability?) throws -> any EventStore {
+    let access: StoreAccess = durability.map { .write($0) } ?? .readOnly
+    switch (dir, store) {
+    case (nil, let url?):
+        let parsed: PostgresURL
+        do { parsed = try PostgresURL.parse(url) } catch { throw CLIFailure.usage("--store: \(error)") }
+        return try DataOptions.openPostgres(parsed, access: access, service: false)
+    case (let dir?, nil):
+        let directory = DataOptions.absolute(dir)
+        do {
+            guard let durability else { return try EventLog.openReadOnly(directory: directory) }
+            var options = LogOptions()
+            options.durability = durability
+            return try EventLog.open(directory: directory, options: options)
+        } catch {
+            throw CLIFailure.opening(error, directory)
+        }
+    default:
+        throw CLIFailure.usage("give --dir DIR (the file log) or --store postgres://... (PostgreSQL), one of them")
     }
 }
 

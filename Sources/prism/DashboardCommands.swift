@@ -108,7 +108,7 @@ struct DashboardCommand: ParsableCommand {
         let options = try screen.dashboardOptions()
         let configured = try screen.config().rate
         let rate = self.rate ?? configured ?? 200
-        let (store, directory) = try data.openForWriting(relaxed ? .relaxed : .full)
+        let (store, directory) = try data.openForWriting(relaxed ? .relaxed : .full, service: true)
         // Listening from the moment the lock is ours: while the writer reads the log, a `send`
         // hears that this writer is starting (see `prism serve`).
         let endpoint = directory.flatMap { try? CommandEndpoint(dataDirectory: $0) }
@@ -140,7 +140,7 @@ struct WatchCommand: ParsableCommand {
 
     func run() throws {
         let options = try screen.dashboardOptions()
-        let (store, directory) = try data.openForReading("`prism watch`")
+        let (store, directory) = try data.openForReading("`prism watch`", service: true)
         let system: ShopSystem
         do {
             system = try ShopSystem(store: store, directory: directory, snapshots: DataOptions.snapshots(folder: directory, echo: false))

@@ -3,6 +3,7 @@ import CQRS
 import EventLog
 import EventStore
 import Foundation
+import PostgresStore
 import Shop
 
 struct ServeCommand: ParsableCommand {
@@ -21,8 +22,13 @@ struct ServeCommand: ParsableCommand {
     @Flag(help: "Relaxed durability: no fdatasync per commit.")
     var relaxed = false
 
+    @Option(help: ArgumentHelp(
+        "Folder for the command endpoint's socket (default: the file log's folder; a PostgreSQL store has none unless given).",
+        valueName: "DIR"))
+    var endpoint: String?
+
     func run() throws {
-        let (store, directory) = try data.openForWriting(relaxed ? .relaxed : .full)
+        let (store, directory) = try data.openForWriting(relaxed ? .relaxed : .full, service: true)
         if let log = store as? EventLog, let cut = log.report.truncation {
             printError("recovered: cut \(cut.bytes) bytes at position \(cut.position) (\(cut.reason)) in \(cut.file)")
         }
@@ -31,9 +37,11 @@ struct ServeCommand: ParsableCommand {
         // moment the lock is ours, so that while the writer reads the log a `send` hears that
         // this writer is starting (not that the log is locked by another).
         var endpoint: CommandEndpoint?
-        if let directory {
+        let socketFolder = self.endpoint.map(DataOptions.absolute) ?? directory
+        if let socketFolder {
             do {
-                endpoint = try CommandEndpoint(dataDirectory: directory, onProblem: { printError($0) })
+                try FileManager.default.createDirectory(atPath: socketFolder, withIntermediateDirectories: true)
+                endpoint = try CommandEndpoint(dataDirectory: socketFolder, onProblem: { printError($0) })
             } catch {
                 store.close()
                 throw CLIFailure.unavailable("\(error)")
@@ -51,9 +59,16 @@ struct ServeCommand: ParsableCommand {
         system.writer?.onNotice { printError("writer: \($0)") }
         endpoint?.serve(system)
         if rate > 0 { system.load?.resume() }
-        let how = directory.map { "commands: prism send --data \($0) COMMAND" } ?? "no endpoint: a memory store has no folder"
+        let how: String
+        if let socketFolder {
+            how = directory == nil ? "commands: prism send --endpoint \(socketFolder) COMMAND" : "commands: prism send --data \(socketFolder) COMMAND"
+        } else {
+            how = "no endpoint: give --endpoint DIR for one"
+        }
+        let reporter = (store as? PostgresStore).map { CheckpointReporter(store: $0, system: system) }
         printError("serving \(store.description) (pid \(getpid()), head \(store.head), \(store.durabilityLabel)); \(how)")
         let sig = waitForTerminationSignal()
+        reporter?.stop()
         endpoint?.close()
         _ = try? runBlocking { await system.close() }
         printError("stopped on signal \(sig); head \(store.head)")
@@ -79,6 +94,9 @@ struct SendCommand: ParsableCommand {
         "A command id (1-255 bytes, no control characters): sending the same id again returns the first outcome and appends nothing.",
         valueName: "ID"))
     var id: String?
+
+    @Option(help: ArgumentHelp("The folder of a running `prism serve --endpoint DIR` to send to.", valueName: "DIR"))
+    var endpoint: String?
 
     @Flag(help: "Start a new log when the folder holds none (without it, a folder with no log is refused: a typo never makes a log).")
     var create = false
@@ -109,14 +127,33 @@ struct SendCommand: ParsableCommand {
         }
         // Syntax first, so a typo is a usage error whether or not a writer runs.
         do { _ = try CommandParser.parse(text) } catch { throw CLIFailure.usage("\(error)") }
-        let directory = try data.folder(for: "`prism send`")
-        if !create && !DataOptions.hasLog(directory) && access(CommandEndpoint.socketPath(dataDirectory: directory), F_OK) != 0 {
+        // The endpoint's folder: given, or the file log's own. A database has none, so without
+        // --endpoint the command goes straight to the store (several writers may share it).
+        let location = try data.location
+        var directory: String?
+        if case .file(let d) = location { directory = d }
+        if case .memory = location { _ = try data.folder(for: "`prism send`") }
+        if let directory, endpoint == nil, !create, !DataOptions.hasLog(directory),
+           access(CommandEndpoint.socketPath(dataDirectory: directory), F_OK) != 0 {
             throw CLIFailure.unavailable(
                 "no event log in \(directory): pass --create to start a new one there, or --data DIR for the folder that holds it")
         }
+        let socketFolder = endpoint.map(DataOptions.absolute) ?? directory
         let answer: CommandAnswer
         do {
-            answer = try submit(text, directory: directory)
+            if let socketFolder, directory == nil {
+                // A database's server: only through its endpoint.
+                guard let viaEndpoint = try CommandEndpoint.answer(
+                    text, commandId: id, dataDirectory: socketFolder, connectTimeoutSeconds: connectTimeout)
+                else {
+                    throw CLIFailure.unavailable("no writer listens in \(socketFolder) (is `prism serve --endpoint \(socketFolder)` running?)")
+                }
+                answer = viaEndpoint
+            } else if let socketFolder {
+                answer = try submit(text, directory: socketFolder)
+            } else {
+                answer = try sendDirectly(text, directory: location.description)
+            }
         } catch let failure as CLIFailure {
             throw failure
         } catch {
@@ -164,5 +201,29 @@ struct SendCommand: ParsableCommand {
         defer { writer.stop() }
         let id = self.id
         return try runBlocking { await CommandText.answer(text, commandId: id, to: writer) }
+    }
+}
+
+/// Writes the projectors' checkpoints of a running `prism serve` into the database once a second,
+/// for `prism db status` (the projectors themselves fold in memory).
+final class CheckpointReporter: Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(store: PostgresStore, system: ShopSystem) {
+        let process = "\(ProcessInfo.processInfo.hostName):\(getpid())"
+        let thread = Thread { [done, finished] in
+            repeat {
+                _ = try? store.reportCheckpoints(system.statuses.map { ($0.name, $0.checkpoint) }, process: process)
+            } while done.wait(timeout: .now() + 1) == .timedOut
+            finished.signal()
+        }
+        thread.name = "prism-checkpoints"
+        thread.start()
+    }
+
+    func stop() {
+        done.signal()
+        finished.wait()
     }
 }

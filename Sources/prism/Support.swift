@@ -1,6 +1,7 @@
 import CQRS
 import EventLog
 import EventStore
+import PostgresStore
 import ArgumentParser
 import Dispatch
 import Foundation
@@ -12,17 +13,24 @@ enum StoreLocation: Equatable, CustomStringConvertible {
     case file(String)
     /// In this process's memory: a demo that leaves nothing on disk.
     case memory
+    /// A PostgreSQL database: for writers and readers on different machines.
+    case postgres(PostgresURL)
 
     var description: String {
         switch self {
         case .file(let d): "file:\(d)"
         case .memory: "memory"
+        case .postgres(let url): url.description
         }
     }
 
-    /// Parses `file:DIR`, `memory`, or a bare folder path (as `--data` takes).
+    /// Parses `file:DIR`, `memory`, `postgres://USER@HOST:PORT/DB`, or a bare folder path (as
+    /// `--data` takes).
     static func parse(_ text: String) throws -> StoreLocation {
         if text == "memory" || text == "memory:" { return .memory }
+        if PostgresURL.isPostgres(text) {
+            do { return .postgres(try PostgresURL.parse(text)) } catch { throw CLIFailure.usage("--store: \(error)") }
+        }
         if text.hasPrefix("file:") {
             let dir = String(text.dropFirst(5))
             guard !dir.isEmpty else { throw CLIFailure.usage("--store file: needs a folder, e.g. --store file:~/prism-data") }
@@ -30,13 +38,13 @@ enum StoreLocation: Equatable, CustomStringConvertible {
         }
         if let colon = text.firstIndex(of: ":"), !text[..<colon].contains("/") {
             let scheme = text[..<colon]
-            throw CLIFailure.usage("--store \(text): unknown store '\(scheme)'; use file:DIR or memory")
+            throw CLIFailure.usage("--store \(text): unknown store '\(scheme)'; use file:DIR, memory or postgres://USER@HOST:PORT/DB")
         }
         return .file(DataOptions.absolute(text))
     }
 }
 
-/// `--store file:DIR|memory` and `--data DIR`, shared by every subcommand: the composition root.
+/// `--store file:DIR|memory|postgres://USER@HOST:PORT/DB` and `--data DIR`, shared by every subcommand: the composition root.
 /// This is the one place that names a concrete store; every layer below gets an `EventStore`.
 ///
 /// `--data DIR` means `--store file:DIR`. Default: `$PRISM_STORE`, else `$PRISM_DATA`, else
@@ -46,7 +54,7 @@ struct DataOptions: ParsableArguments {
     var data: String?
 
     @Option(name: .long, help: ArgumentHelp(
-        "Where events live: file:DIR (the file log, the default) or memory (a demo that leaves nothing on disk).",
+        "Where events live: file:DIR (the file log, the default), memory (a demo that leaves nothing on disk) or postgres://USER@HOST:PORT/DB (a PostgreSQL 15 database; password in the URL or $PGPASSWORD).",
         valueName: "STORE"))
     var store: String?
 
@@ -74,6 +82,27 @@ struct DataOptions: ParsableArguments {
         switch try location {
         case .file(let d): return d
         case .memory: throw CLIFailure.usage("\(purpose) needs a store that outlives one process; a memory store lives and dies inside `prism` or `prism serve`")
+        case .postgres: throw CLIFailure.usage("\(purpose) works on a file log's folder, not on a PostgreSQL store")
+        }
+    }
+
+    /// The PostgreSQL store's URL; a usage error for other stores.
+    func postgresURL(for purpose: String) throws -> PostgresURL {
+        guard case .postgres(let url) = try location else {
+            throw CLIFailure.usage("\(purpose) needs a PostgreSQL store: --store postgres://USER@HOST:PORT/DB (or $PRISM_STORE)")
+        }
+        return url
+    }
+
+    /// How the command line opens a PostgreSQL store. `service`: a long-running process (serve,
+    /// the dashboards), whose reads wait for a server that went away instead of failing.
+    static func openPostgres(_ url: PostgresURL, access: StoreAccess, service: Bool) throws -> PostgresStore {
+        var options = PostgresStore.Options()
+        options.retryWhileRunning = service
+        do {
+            return try PostgresStore.open(url, access: access, options: options)
+        } catch let e as StoreError {
+            throw CLIFailure.unavailable(e.message)
         }
     }
 
@@ -90,10 +119,12 @@ struct DataOptions: ParsableArguments {
     }
 
     /// Opens the store for writing (creating a file log when the folder has none).
-    func openForWriting(_ durability: Durability, options: LogOptions = LogOptions()) throws -> (any EventStore, folder: String?) {
+    func openForWriting(_ durability: Durability, options: LogOptions = LogOptions(), service: Bool = false) throws -> (any EventStore, folder: String?) {
         switch try location {
         case .memory:
             return (InMemoryEventStore(), nil)
+        case .postgres(let url):
+            return (try Self.openPostgres(url, access: .write(durability), service: service), nil)
         case .file(let directory):
             var options = options
             options.durability = durability
@@ -106,7 +137,10 @@ struct DataOptions: ParsableArguments {
     }
 
     /// Opens an existing store to read or follow; exit 3 when there is none.
-    func openForReading(_ purpose: String) throws -> (any EventStore, folder: String?) {
+    func openForReading(_ purpose: String, service: Bool = false) throws -> (any EventStore, folder: String?) {
+        if case .postgres(let url) = try location {
+            return (try Self.openPostgres(url, access: .readOnly, service: service), nil)
+        }
         let directory = try folder(for: purpose)
         guard Self.hasLog(directory) else {
             throw CLIFailure.unavailable("no event log in \(directory) (run `prism` or `prism serve` first, or pass --data DIR)")
