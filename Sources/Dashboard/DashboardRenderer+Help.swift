@@ -65,6 +65,7 @@ extension DashboardRenderer {
             ("Tab, 1-4", "focus a pane"), ("z, Enter", "zoom the focused pane"),
             (":", "command palette (below)"), ("e", "event inspector"),
             ("t", "time travel"), ("T", "next theme"),
+            ("m", "services pane (z zooms it)"),
             ("p", "pause or resume the load"), ("+, -", "load rate up / down"),
             ("Ctrl-L", "repaint the screen"), ("Esc", "unzoom / cancel / live"),
             ("s", "stop or start the focused pane's projector (view goes stale)"),

@@ -47,6 +47,12 @@ public struct DashboardRenderer: Sendable {
         if let rect = layout.eventTail {
             drawEventTail(snapshot.recentEvents, highlighted: target == .eventTail, in: rect, into: &grid)
         }
+        if ui.showServices, let first = layout.panes.first?.1 {
+            let area = layout.panes.map(\.1).reduce(first) { a, r in
+                Rect(x: min(a.x, r.x), y: min(a.y, r.y), width: max(a.maxX, r.maxX) - min(a.x, r.x), height: max(a.maxY, r.maxY) - min(a.y, r.y))
+            }
+            drawServices(snapshot, ui: ui, area: area, into: &grid)
+        }
         drawMessage(snapshot, ui: ui, in: layout.message, into: &grid)
         drawHints(ui, in: layout.hints, into: &grid)
         if ui.showHelp { drawHelp(ui, walkthrough: snapshot.narration != nil, into: &grid) }

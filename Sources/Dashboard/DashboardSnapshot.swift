@@ -39,6 +39,9 @@ public struct DashboardSnapshot: Sendable, Equatable {
     public var readOnly: Bool
     /// A guided walkthrough's current step, shown in its own panel.
     public var narration: Narration?
+    /// The services registered where the log lives (the Services pane), as last read, and when.
+    public var services: [ServiceRecord] = []
+    public var servicesReadMillis: Int64 = 0
 
     public init(
         dataFolder: String = "", head: UInt64 = 0,

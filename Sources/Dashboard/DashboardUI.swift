@@ -9,6 +9,8 @@ public struct DashboardUI: Sendable, Equatable {
     /// The focused pane fills the pane area.
     public var zoomed = false
     public var showHelp = false
+    /// The Services pane (`m`) is open; `z` zooms it while open.
+    public var showServices = false
     /// The command palette's input while it is open.
     public var palette: String?
     public var inspector: Inspector?
@@ -66,6 +68,11 @@ public struct DashboardUI: Sendable, Equatable {
             zoomed.toggle()
             return nil
         case .escape:
+            if showServices { showServices = false; zoomed = false; return nil }
+            zoomed = false
+            return nil
+        case .char("m"):
+            showServices.toggle()
             zoomed = false
             return nil
         case .char("?"), .char("h"), .function(1):

@@ -35,11 +35,14 @@ public final class ShopDashboardSource: DashboardDataSource {
     }
 
     private let meters = Mutex<Meters>(Meters())
+    /// Reads the service registry off the curses thread, for the Services pane.
+    private let registry: ServiceRegistryWatcher?
     static let historyLength = 120
 
     public init(system: ShopSystem) {
         self.system = system
         self.dataFolder = system.directory ?? system.store.description
+        registry = system.directory.map { ServiceRegistryWatcher(dataDirectory: $0) }
     }
 
     public func snapshot() -> DashboardSnapshot {
@@ -83,7 +86,7 @@ public final class ShopDashboardSource: DashboardDataSource {
         } else if system.writer == nil {
             (load, loadRate) = writerLoad(now: now)
         }
-        return DashboardSnapshot(
+        var snapshot = DashboardSnapshot(
             dataFolder: dataFolder, head: head,
             commandsAcceptedPerSecond: accepted, commandsRejectedPerSecond: rejected, eventsPerSecond: events,
             appendP99Milliseconds: stats?.appendP99Milliseconds ?? 0,
@@ -96,6 +99,8 @@ public final class ShopDashboardSource: DashboardDataSource {
             message: stats?.failure.map { "error: the last commit failed: \($0)" }
                 ?? statuses.first { $0.error != nil }.map { "error: the \($0.name) projector stopped: \($0.error!) (s starts it again)" },
             readOnly: system.writer == nil)
+        if let registry { (snapshot.services, snapshot.servicesReadMillis) = registry.records }
+        return snapshot
     }
 
     private func recentEvents(head: UInt64) -> [EventLine] {

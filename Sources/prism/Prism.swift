@@ -10,7 +10,7 @@ struct Prism: ParsableCommand {
             """,
         subcommands: [
             DashboardCommand.self, WatchCommand.self, ServeCommand.self, SendCommand.self, ViewsCommand.self,
-            ExportCommand.self, VerifyCommand.self, BenchCommand.self, DebugCommand.self, WalkthroughCommand.self,
+            ExportCommand.self, VerifyCommand.self, QueryCommand.self, BenchCommand.self, DebugCommand.self, WalkthroughCommand.self,
         ],
         defaultSubcommand: DashboardCommand.self
     )
