@@ -121,8 +121,8 @@ public enum CommandJSON {
 
     /// `character 7` (or `line 1, column 7`) out of Foundation's "... around character 7." message.
     static func position(in detail: String) -> String? {
-        guard let range = detail.range(of: "character ") ?? detail.range(of: "line ") else { return nil }
-        var text = String(detail[range.lowerBound...])
+        guard let range = detail.range(of: "around ") else { return nil }
+        var text = String(detail[range.upperBound...])
         if text.hasSuffix(".") { text.removeLast() }
         return text
     }

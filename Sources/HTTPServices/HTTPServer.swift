@@ -106,6 +106,11 @@ public struct ErrorShapeMiddleware<Context: RequestContext>: RouterMiddleware {
             return response
         } catch let error as HTTPServiceError {
             return JSONResponse.error(.badRequest, error.description)
+        } catch let error as any HTTPResponseError {
+            // NIO's too-many-bytes (a body over the limit) and the like: the status is theirs,
+            // the body ours.
+            let message = error.status == .contentTooLarge ? "request body too large" : error.status.reasonPhrase
+            return JSONResponse.error(error.status, message)
         }
     }
 }

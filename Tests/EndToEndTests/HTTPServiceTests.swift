@@ -81,7 +81,7 @@ struct HTTPServiceTests {
             #expect(metrics.body.contains("prism_writer_queue_depth 0.0"))
 
             // The unix socket endpoint still serves the local CLI.
-            let send = try await prism("send", "--data", data, "ship", "o-a1")
+            let send = try await prism("send", "--data", data, "pay", "o-a1", "2598")
             #expect(send.code == 0 && send.stdout.contains("accepted position=4"), "\(send)")
 
             // Across a restart the key still names the first outcome; nothing is appended.
@@ -224,7 +224,7 @@ struct HTTPServiceTests {
             _ = await onThread { garbage.readToEnd() }
 
             // Control characters come back escaped, never raw.
-            let control = try await curl("POST", serve.url + "/commands", body: "{\"command\":\"\u{1B}[31mred\"}", headers: ["Content-Type: application/json"])
+            let control = try await curl("POST", serve.url + "/commands", body: #"{"command":"\u001b[31mred"}"#, headers: ["Content-Type: application/json"])
             #expect(control.status == 422, "\(control)")
             #expect(!control.body.contains("\u{1B}"), "raw ESC echoed: \(control.body)")
             #expect(control.body.contains("\\u001b"), "\(control.body)")

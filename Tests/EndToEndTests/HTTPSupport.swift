@@ -71,7 +71,8 @@ final class HTTPChild: @unchecked Sendable {
                 url = String(line[range.upperBound...].split(separator: " ")[0])
                 return
             }
-            if let code = try? child.waitBriefly() {
+            if !child.isRunning {
+                let code = try await child.wait(timeout: 5)
                 throw E2EError("prism \(arguments.joined(separator: " ")) exited \(code) before listening: \(child.stderr)")
             }
             if Date() > deadline { throw E2EError("prism \(arguments.joined(separator: " ")) did not listen in 60 s: \(child.stderr)") }
