@@ -24,8 +24,9 @@ public final class CommandService: Sendable {
     /// registers itself there (see ``ServiceRegistry``).
     public static func start(
         system: ShopSystem, address: ListenAddress, limits: HTTPLimits = HTTPLimits(), token: String? = nil,
-        registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()
+        registry: PrometheusCollectorRegistry = ProcessMetrics.registry
     ) async throws -> CommandService {
+        ProcessMetrics.bootstrap()
         guard let writer = system.writer else { throw HTTPServiceError("the store is read-only: a command service needs a writer") }
         let metrics = CommandMetrics(registry: registry, writer: writer, store: system.store)
         let routes = CommandRoutes(system: system, writer: writer, metrics: metrics, limits: limits)
@@ -280,6 +281,25 @@ func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async thro
     try await withCheckedThrowingContinuation { continuation in
         DispatchQueue.global().async {
             continuation.resume(with: Result { try body() })
+        }
+    }
+}
+
+/// The process's swift-metrics backend: one Prometheus registry, installed once, so that what
+/// libraries record through the swift-metrics API (Hummingbird's request counters and
+/// durations, from its `MetricsMiddleware`) appears on the command service's `/metrics` page
+/// beside Prism's own metrics.
+public enum ProcessMetrics {
+    public static let registry = PrometheusCollectorRegistry()
+    private static let installed = Mutex(false)
+
+    /// Installs ``registry`` as the swift-metrics backend, the first time only (the API allows
+    /// one bootstrap per process).
+    public static func bootstrap() {
+        installed.withLock { done in
+            guard !done else { return }
+            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+            done = true
         }
     }
 }

@@ -244,6 +244,22 @@ struct HTTPServiceTests {
         }
     }
 
+    @Test("A memory store: the command service and an in-process query service; `prism query` refuses to follow it")
+    func memoryStore() async throws {
+        let serve = try await HTTPChild(["serve", "--store", "memory", "--rate", "0", "--http", "127.0.0.1:0", "--query-http", "127.0.0.1:0", "--views", "warehouse"])
+        let stderr = serve.child.stderr
+        let marker = "http: query service listening on "
+        let line = stderr.split(separator: "\n").first { $0.contains(marker) } ?? ""
+        let queryURL = line.components(separatedBy: marker).last?.split(separator: " ").first.map(String.init) ?? ""
+        let r = try await curl("POST", serve.url + "/commands", body: "register MUG 100 Mug", headers: ["Content-Type: text/plain"])
+        #expect(r.status == 200, "\(r)")
+        let view = try await curl("GET", queryURL + "/views/warehouse?atLeast=1")
+        #expect(view.status == 200 && view.headers["prism-position"] == "1", "\(view)")
+        let refused = try await prism("query", "--store", "memory", "--http", "127.0.0.1:0")
+        #expect(refused.code == 2 && refused.stderr.contains("--query-http"), "\(refused)")
+        #expect(try await serve.stop() == 0)
+    }
+
     @Test("Beyond loopback a token is required and checked on every request")
     func token() async throws {
         try await withTemporaryDirectory { dir in
