@@ -32,10 +32,11 @@ extension DashboardRenderer {
             let isDown = r.isDown(nowMillis: s.servicesReadMillis)
             let age = Double(max(0, s.servicesReadMillis - r.heartbeatMillis)) / 1000
             let detail = r.kind == "command" ? Format.milliseconds(r.p99Milliseconds) : r.views.joined(separator: ",")
-            let lag = r.kind == "command" ? "-" : "\(Format.grouped(r.lagEvents)) \(Format.milliseconds(r.lagMilliseconds))"
+            // A down service's last rate and lag are history, not state: not shown.
+            let lag = r.kind == "command" || isDown ? "-" : "\(Format.grouped(r.lagEvents)) \(Format.milliseconds(r.lagMilliseconds))"
             let line = Self.serviceColumns(
                 [r.kind, r.address.replacingOccurrences(of: "http://", with: ""), "\(r.pid)", isDown ? "DOWN" : "up",
-                 Format.position(r.checkpoint), lag, Format.rate(r.ratePerSecond), detail, Format.duration(age)],
+                 Format.position(r.checkpoint), lag, isDown ? "-" : Format.rate(r.ratePerSecond), detail, Format.duration(age)],
                 width: inner.width)
             let style = isDown ? CellStyle(.bad, attributes: [.bold]) : CellStyle(.text)
             grid.put(line, x: inner.x, y: inner.y + 1 + i, width: inner.width, style: style, ellipsis: glyphs.ellipsis)
@@ -44,7 +45,7 @@ extension DashboardRenderer {
 
     /// Fixed columns; the last ones are dropped first on a narrow screen (by the ellipsis).
     static func serviceColumns(_ cells: [String], width: Int) -> String {
-        let widths = [8, 22, 8, 5, 11, 14, 8, 22, 6]
+        let widths = [8, 22, 8, 6, 11, 14, 8, 22, 6]
         var out = ""
         for (cell, w) in zip(cells, widths) { out += Format.column(String(cell.prefix(w - 1)), w) }
         return out
