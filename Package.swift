@@ -35,7 +35,7 @@ let package = Package(
         // The file store: segments, checksums, group commit, tail cache (the embedded default).
         .target(name: "EventLog", dependencies: ["EventStore", "CCRC32C"]),
         // The generic CQRS engine: writer thread, projectors, checkpoints. Knows nothing of the shop.
-        .target(name: "CQRS", dependencies: ["EventStore"]),
+        .target(name: "CQRS", dependencies: ["EventStore", "CCRC32C"]),
         // The demo domain of SPEC.md: commands, events, rules, the four views, the load generator.
         .target(name: "Shop", dependencies: ["CQRS", "EventStore"]),
         // ncursesw, reached through a shim for the macros and globals Swift cannot import.

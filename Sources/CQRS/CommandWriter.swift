@@ -18,6 +18,29 @@ public enum CommandOutcome: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
+/// What became of a command, and whether its command id had been used before.
+public struct CommandReceipt: Sendable, Equatable {
+    /// How a command relates to the first command of its id.
+    public enum Repeat: Sendable, Equatable {
+        /// The same command again (a retry).
+        case same
+        /// A different command reusing the id: it was not decided; the outcome is the first's.
+        case differed
+        /// The domain cannot tell whether the command is the same.
+        case unknown
+    }
+
+    public var outcome: CommandOutcome
+    /// Nil for a command decided now; else the outcome is the first command's, and nothing was
+    /// appended for this one.
+    public var repeatOf: Repeat?
+
+    public init(_ outcome: CommandOutcome, repeatOf: Repeat? = nil) {
+        self.outcome = outcome
+        self.repeatOf = repeatOf
+    }
+}
+
 /// Counters the dashboard turns into rates. Totals only; rates are the reader's business.
 public struct WriterStatistics: Sendable, Equatable {
     public var accepted: UInt64
@@ -53,6 +76,7 @@ public final class CommandWriter<D: Domain>: @unchecked Sendable {
     // the counters are a Mutex and Atomics; everything else is a `let`.
 
     public typealias Completion = @Sendable (Result<CommandOutcome, StoreError>) -> Void
+    public typealias ReceiptCompletion = @Sendable (Result<CommandReceipt, StoreError>) -> Void
 
     enum Work {
         case command(D.Command, id: String?)
@@ -64,7 +88,17 @@ public final class CommandWriter<D: Domain>: @unchecked Sendable {
 
     struct Item {
         var work: Work
-        var completion: Completion
+        var completion: ReceiptCompletion
+
+        init(work: Work, completion: @escaping ReceiptCompletion) {
+            self.work = work
+            self.completion = completion
+        }
+
+        init(work: Work, completion: @escaping Completion) {
+            self.work = work
+            self.completion = { completion($0.map(\.outcome)) }
+        }
     }
 
     /// What only the writer thread touches.
@@ -72,7 +106,10 @@ public final class CommandWriter<D: Domain>: @unchecked Sendable {
         var state: D.State
         /// The last position folded into `state`.
         var applied: UInt64 = 0
-        var ids: CommandIdMemory
+        var ids: CommandIdMemory<D.Command>
+        /// The position of the last snapshot of the model saved (or loaded), and when.
+        var snapshotAt: UInt64 = 0
+        var snapshotNanos: UInt64 = Clock.monotonicNanos()
     }
 
     struct Queue {
@@ -89,7 +126,9 @@ public final class CommandWriter<D: Domain>: @unchecked Sendable {
     /// stands in front of a client command for more than one such turn.
     public let generatedPerTurn: Int
 
-    private let model: ThreadBound<Model>
+    let model: ThreadBound<Model>
+    /// Where the write model's snapshots are kept; nil: every start folds from position 1.
+    public let snapshots: Snapshots?
     private let queue = Mutex<Queue>(Queue())
     private let workAvailable = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
@@ -103,17 +142,19 @@ public final class CommandWriter<D: Domain>: @unchecked Sendable {
     /// Told the duration of every group commit (see ``onCommit(_:)``).
     private let commitObservers = Mutex<[@Sendable (_ nanoseconds: UInt64) -> Void]>([])
 
-    /// Folds the whole store into the write model (on the writer thread), then starts taking
-    /// commands. Throws what reading the store threw.
+    /// Folds the store into the write model (on the writer thread), from the newest usable
+    /// snapshot when `snapshots` has one, else from position 1; then starts taking commands.
+    /// Throws what reading the store threw.
     ///
     /// `rememberedIds`: how many command ids the writer keeps in memory to answer retries
     /// (between `rememberedIds` and twice that many, the most recent ones).
     public init(
         domain: D, store: any EventStore, capacity: Int = 10_000, generatedPerTurn: Int = 2_000,
-        rememberedIds: Int = 100_000
+        rememberedIds: Int = 100_000, snapshots: Snapshots? = nil
     ) throws {
         self.domain = domain
         self.store = store
+        self.snapshots = snapshots
         self.capacity = capacity
         self.generatedPerTurn = generatedPerTurn
         model = ThreadBound(
@@ -126,7 +167,7 @@ public final class CommandWriter<D: Domain>: @unchecked Sendable {
             if let writer = self {
                 writer.model.bind()
                 do {
-                    try writer.model.withValue { m in try writer.catchUp(&m, through: writer.store.head) }
+                    try writer.model.withValue { m in try writer.reload(&m) }
                 } catch {
                     loadError.withLock { $0 = error }
                 }
@@ -136,7 +177,9 @@ public final class CommandWriter<D: Domain>: @unchecked Sendable {
                 while true {
                     workAvailable.wait()
                     guard let writer = self, writer.turn() else { break }
+                    writer.model.withValue { writer.snapshotIfDue(&$0) }
                 }
+                self?.model.withValue { m in self?.snapshotAtStop(&m) }
             }
             finished.signal()
         }
@@ -160,10 +203,17 @@ public final class CommandWriter<D: Domain>: @unchecked Sendable {
     /// Queues a command and waits for its outcome; waits for room while the queue is full (up
     /// to `busyTimeout`, then throws `.busy`).
     public func submit(_ command: D.Command, commandId: String? = nil, busyTimeout: Duration = .seconds(30)) async throws -> CommandOutcome {
+        try await submitForReceipt(command, commandId: commandId, busyTimeout: busyTimeout).outcome
+    }
+
+    /// As ``submit(_:commandId:busyTimeout:)``, and says whether the id was used before (and
+    /// whether by the same command).
+    public func submitForReceipt(_ command: D.Command, commandId: String? = nil, busyTimeout: Duration = .seconds(30)) async throws -> CommandReceipt {
         let deadline = ContinuousClock.now + busyTimeout
         while true {
-            let result: Result<CommandOutcome, StoreError> = await withCheckedContinuation { c in
-                submit(command, commandId: commandId) { c.resume(returning: $0) }
+            let result: Result<CommandReceipt, StoreError> = await withCheckedContinuation { c in
+                let completion: ReceiptCompletion = { c.resume(returning: $0) }
+                enqueue(Item(work: .command(command, id: commandId), completion: completion), generated: false)
             }
             if case .failure(let e) = result, e.code == .busy, ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(2))
@@ -284,7 +334,7 @@ public final class CommandWriter<D: Domain>: @unchecked Sendable {
 
     /// One turn: rounds until every command has an outcome, then the completions.
     private func process(_ items: [Item]) {
-        var results = [Result<CommandOutcome, StoreError>?](repeating: nil, count: items.count)
+        var results = [Result<CommandReceipt, StoreError>?](repeating: nil, count: items.count)
         var repeats: [(index: Int, of: Int)] = []
         var looks: [Int] = []
         var todo: [Int] = []
@@ -308,10 +358,18 @@ public final class CommandWriter<D: Domain>: @unchecked Sendable {
                 todo = []
             }
         }
-        for (index, of) in repeats { results[index] = results[of] }
+        for (index, of) in repeats {
+            let same: CommandReceipt.Repeat
+            if case .command(let a, _) = items[index].work, case .command(let b, _) = items[of].work {
+                same = domain.isSame(a, as: b).map { $0 ? .same : .differed } ?? .unknown
+            } else {
+                same = .unknown
+            }
+            results[index] = results[of].map { $0.map { CommandReceipt($0.outcome, repeatOf: same) } }
+        }
         for i in looks {
             if case .inspect(let look) = items[i].work { model.withValue { look($0) } }
-            results[i] = .success(.rejected("inspected"))
+            results[i] = .success(CommandReceipt(.rejected("inspected")))
         }
         for (index, item) in items.enumerated() {
             item.completion(results[index] ?? .failure(StoreError(.io, "no outcome")))
@@ -320,14 +378,14 @@ public final class CommandWriter<D: Domain>: @unchecked Sendable {
 
     /// One round inside the append session; returns the commands to decide again.
     private func round(
-        _ items: [Item], _ todo: [Int], _ results: inout [Result<CommandOutcome, StoreError>?],
+        _ items: [Item], _ todo: [Int], _ results: inout [Result<CommandReceipt, StoreError>?],
         _ repeats: inout [(index: Int, of: Int)], _ m: inout Model, _ session: any AppendSession, lastAttempt: Bool
     ) throws -> [Int] {
         try catchUp(&m, through: session.head)
         var next = m.applied + 1
         var versions: [String: UInt64] = [:]
         var batches: [AppendBatch] = []
-        var owners: [(index: Int, first: UInt64, last: UInt64, id: String?)] = []
+        var owners: [(index: Int, first: UInt64, last: UInt64, id: String?, command: D.Command)] = []
         var idsThisRound: [String: Int] = [:]
         var rejected: UInt64 = 0
         let now = Clock.wallNanos()
@@ -341,7 +399,7 @@ public final class CommandWriter<D: Domain>: @unchecked Sendable {
                 commandId = id
             case .generated(let make):
                 guard let c = make(m.state) else {
-                    results[index] = .success(.rejected("nothing to do"))
+                    results[index] = .success(CommandReceipt(.rejected("nothing to do")))
                     continue
                 }
                 command = c
@@ -349,8 +407,8 @@ public final class CommandWriter<D: Domain>: @unchecked Sendable {
                 continue
             }
             if let id = commandId {
-                if let prior = m.ids[id] {
-                    results[index] = .success(prior)
+                if let prior = m.ids.entry(id) {
+                    results[index] = .success(CommandReceipt(prior.outcome, repeatOf: try compare(command, with: prior)))
                     continue
                 }
                 if let first = idsThisRound[id] {
@@ -361,12 +419,12 @@ public final class CommandWriter<D: Domain>: @unchecked Sendable {
             }
             switch domain.decide(command, state: m.state) {
             case .failure(let rejection):
-                results[index] = .success(.rejected(rejection.reason))
+                results[index] = .success(CommandReceipt(.rejected(rejection.reason)))
                 rejected += 1
-                if let id = commandId { m.ids.remember(id, .rejected(rejection.reason)) }
+                if let id = commandId { m.ids.remember(id, .rejected(rejection.reason), command: command) }
             case .success(let events):
                 if events.isEmpty {
-                    results[index] = .success(.rejected("the command produced no events"))
+                    results[index] = .success(CommandReceipt(.rejected("the command produced no events")))
                     continue
                 }
                 var batch: [NewEvent] = []
@@ -379,7 +437,7 @@ public final class CommandWriter<D: Domain>: @unchecked Sendable {
                 // The store must be able to take every event before any of them touches the
                 // write model: a refused batch then rejects this command alone.
                 if let problem = batch.lazy.compactMap({ self.store.problem(with: $0) }).first {
-                    results[index] = .success(.rejected("the store cannot take this command's events: \(problem)"))
+                    results[index] = .success(CommandReceipt(.rejected("the store cannot take this command's events: \(problem)")))
                     rejected += 1
                     continue
                 }
@@ -392,7 +450,7 @@ public final class CommandWriter<D: Domain>: @unchecked Sendable {
                     next += 1
                 }
                 batches.append(AppendBatch(batch, expectedHead: first - 1, timestampNanos: now))
-                owners.append((index, first, next - 1, commandId))
+                owners.append((index, first, next - 1, commandId, command))
             }
         }
         rejectedCount.add(rejected, ordering: .relaxed)
@@ -413,10 +471,10 @@ public final class CommandWriter<D: Domain>: @unchecked Sendable {
             case .success(let r):
                 // Durable, so accepted, whatever else went wrong in the round.
                 let outcome = CommandOutcome.accepted(first: r.firstPosition, last: r.lastPosition)
-                results[owner.index] = .success(outcome)
+                results[owner.index] = .success(CommandReceipt(outcome))
                 events += r.lastPosition - r.firstPosition + 1
                 accepted += 1
-                if let id = owner.id { m.ids.remember(id, outcome) }
+                if let id = owner.id { m.ids.remember(id, outcome, command: owner.command) }
                 if r.firstPosition != owner.first || r.lastPosition != owner.last { diverged = true }
                 if !diverged { m.applied = r.lastPosition }
             case .failure(let e) where e.code == .headMoved && !lastAttempt:
@@ -424,7 +482,7 @@ public final class CommandWriter<D: Domain>: @unchecked Sendable {
                 redo.append(owner.index)
             case .failure(let e) where [.headMoved, .versionConflict, .invalidArgument].contains(e.code):
                 diverged = true
-                results[owner.index] = .success(.rejected(e.message))
+                results[owner.index] = .success(CommandReceipt(.rejected(e.message)))
             case .failure(let e):
                 diverged = true
                 failure = e
@@ -436,16 +494,29 @@ public final class CommandWriter<D: Domain>: @unchecked Sendable {
         failureText.withLock { $0 = failure?.description }
         if diverged {
             // The model holds events the store refused: fold it afresh from what the store holds.
-            m.state = domain.initialState()
-            m.applied = 0
-            try catchUp(&m, through: store.head)
+            try reload(&m)
         }
         return redo
     }
 
+    /// How `command` relates to the first command of its id: compared with the remembered
+    /// command when this process decided it, else with the events the log holds for it.
+    private func compare(_ command: D.Command, with prior: CommandIdMemory<D.Command>.Entry) throws -> CommandReceipt.Repeat {
+        if let first = prior.command {
+            return domain.isSame(command, as: first).map { $0 ? .same : .differed } ?? .unknown
+        }
+        guard case .accepted(let from, let through) = prior.outcome else { return .unknown }
+        var events: [D.Event] = []
+        try store.read(from: from, through: through) { view in
+            events.append(try D.Event.decode(view))
+            return true
+        }
+        return domain.command(command, matches: events).map { $0 ? .same : .differed } ?? .unknown
+    }
+
     /// Folds events `m.applied + 1 ... head` into the write model, with their stored metadata,
     /// and remembers their command ids.
-    private func catchUp(_ m: inout Model, through head: UInt64) throws {
+    func catchUp(_ m: inout Model, through head: UInt64) throws {
         guard head > m.applied else { return }
         try store.read(from: m.applied + 1, through: head) { view in
             let event = try D.Event.decode(view)
@@ -464,26 +535,36 @@ public final class CommandWriter<D: Domain>: @unchecked Sendable {
 /// the file log and the memory store, that is the documented window (README, "Decisions").
 /// Accepted ids come back from the store on start-up, so the window survives restarts;
 /// rejected ones live in memory only (a rejection appends nothing).
-struct CommandIdMemory {
+struct CommandIdMemory<Command: Sendable>: Sendable {
+    /// An id's first outcome, and its command when this process decided it (to tell a retry
+    /// from a different command reusing the id).
+    struct Entry: Sendable {
+        var outcome: CommandOutcome
+        var command: Command?
+    }
+
     let capacity: Int
-    private var current: [String: CommandOutcome] = [:]
-    private var previous: [String: CommandOutcome] = [:]
+    /// The two generations; read and restored whole by the writer's snapshots.
+    var current: [String: Entry] = [:]
+    var previous: [String: Entry] = [:]
 
     init(capacity: Int) { self.capacity = max(1, capacity) }
 
-    subscript(id: String) -> CommandOutcome? { current[id] ?? previous[id] }
+    subscript(id: String) -> CommandOutcome? { entry(id)?.outcome }
+
+    func entry(_ id: String) -> Entry? { current[id] ?? previous[id] }
 
     var count: Int { current.count + previous.count }
 
     /// Every remembered id, newest outcome first.
-    var all: [String: CommandOutcome] { current.merging(previous) { newer, _ in newer } }
+    var all: [String: CommandOutcome] { current.merging(previous) { newer, _ in newer }.mapValues(\.outcome) }
 
-    mutating func remember(_ id: String, _ outcome: CommandOutcome) {
+    mutating func remember(_ id: String, _ outcome: CommandOutcome, command: Command? = nil) {
         if current[id] == nil && current.count >= capacity {
             previous = current
             current = [:]
         }
-        current[id] = outcome
+        current[id] = Entry(outcome: outcome, command: command ?? entry(id)?.command)
     }
 
     /// An event of an accepted command: extends the command's range or starts it.

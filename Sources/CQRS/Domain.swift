@@ -38,7 +38,9 @@ public protocol EventCodable: Sendable {
 public struct Rejection: Error, Sendable, Equatable, CustomStringConvertible {
     /// One human line, e.g. `insufficient stock for MUG: 2 available, 5 asked`.
     public var reason: String
-    public init(_ reason: String) { self.reason = reason }
+    /// Control characters in `reason` (which often quotes input) are escaped, so a reason is
+    /// always one safe line.
+    public init(_ reason: String) { self.reason = escapeControlCharacters(reason) }
     public var description: String { reason }
 }
 
@@ -54,6 +56,39 @@ public protocol Domain: Sendable {
     func initialState() -> State
     func decide(_ command: Command, state: State) -> Result<[Event], Rejection>
     func evolve(_ state: inout State, event: Event, meta: EventMeta)
+
+    /// Whether `command` is the command that made `events`: asked when a command id comes again
+    /// after a restart (when only the log remembers it), to tell a retry from a different command
+    /// that reuses the id. Nil when the domain cannot tell; the default.
+    func command(_ command: Command, matches events: [Event]) -> Bool?
+
+    /// Whether two commands are the same request (for a command id seen twice in one process).
+    /// Nil when the domain cannot tell; for an `Equatable` command, `==`.
+    func isSame(_ a: Command, as b: Command) -> Bool?
+
+    /// The version of the write model's snapshot layout; bump it whenever `State` or its
+    /// encoding changes, so that an old snapshot is refused rather than misread. 0 (the
+    /// default): the write model is never snapshotted and is folded from position 1.
+    var snapshotVersion: UInt32 { get }
+    func encodeSnapshot(_ state: State, into writer: inout SnapshotWriter)
+    func decodeSnapshot(from reader: inout SnapshotReader) throws -> State
+}
+
+extension Domain {
+    public func command(_ command: Command, matches events: [Event]) -> Bool? { nil }
+    public func isSame(_ a: Command, as b: Command) -> Bool? { nil }
+}
+
+extension Domain where Command: Equatable {
+    public func isSame(_ a: Command, as b: Command) -> Bool? { a == b }
+}
+
+extension Domain {
+    public var snapshotVersion: UInt32 { 0 }
+    public func encodeSnapshot(_ state: State, into writer: inout SnapshotWriter) {}
+    public func decodeSnapshot(from reader: inout SnapshotReader) throws -> State {
+        throw SnapshotDecodingError(offset: 0, "this domain takes no snapshots")
+    }
 }
 
 /// A read model for one category of user. The projector owns `State` (mutated in place, never
@@ -69,6 +104,21 @@ public protocol Projection: Sendable {
     var name: String { get }
     func initialState() -> State
     func apply(_ event: Event, meta: EventMeta, to state: inout State)
-    /// The snapshot to publish, as of `position` (the last event applied).
+    /// The view to publish, as of `position` (the last event applied).
     func view(of state: State, position: UInt64) -> View
+
+    /// The version of this projection's snapshot layout (and of what `apply` means): bump it
+    /// when `State`, its encoding or the fold changes, so that an old snapshot is refused and
+    /// the view refolded. 0 (the default): no snapshots; the projector folds from position 1.
+    var snapshotVersion: UInt32 { get }
+    func encodeSnapshot(_ state: State, into writer: inout SnapshotWriter)
+    func decodeSnapshot(from reader: inout SnapshotReader) throws -> State
+}
+
+extension Projection {
+    public var snapshotVersion: UInt32 { 0 }
+    public func encodeSnapshot(_ state: State, into writer: inout SnapshotWriter) {}
+    public func decodeSnapshot(from reader: inout SnapshotReader) throws -> State {
+        throw SnapshotDecodingError(offset: 0, "this projection takes no snapshots")
+    }
 }

@@ -1,5 +1,6 @@
 import Dispatch
 import EventStore
+import Foundation
 import Synchronization
 
 /// The read side: one async consumer of the store that keeps one projection's view.
@@ -10,14 +11,18 @@ import Synchronization
 /// so a read is cheap, never sees a half-applied event, and costs the same however long the log.
 ///
 /// The checkpoint is the position of the last event applied to the published view; it is
-/// published with the view under one lock, so the two never disagree. It lives in memory: on
-/// start the projector folds the store from position 1.
+/// published with the view under one lock, so the two never disagree. With ``Snapshots``, the
+/// projector saves its state with its checkpoint every so many events or seconds (encoded and
+/// written off the fold, from a copy-on-write copy of the state), and a start resumes from the
+/// newest usable snapshot, folding only the events after it; without, it folds from position 1.
 public final class Projector<P: Projection>: @unchecked Sendable {
     // @unchecked: all mutable state is inside `published` or `control` (Mutexes); the fold state
     // travels only inside the running task and its return value.
 
     public let projection: P
     public let store: any EventStore
+    /// Where the projector keeps its snapshots; nil: none, every start folds from position 1.
+    public let snapshots: Snapshots?
     public var name: String { projection.name }
 
     public struct Published: Sendable {
@@ -49,18 +54,38 @@ public final class Projector<P: Projection>: @unchecked Sendable {
         var state: P.State
         var checkpoint: UInt64
         var timestamp: Int64
+        /// The position of the last snapshot saved of this state's run (or loaded), and when.
+        var snapshotAt: UInt64 = 0
+        var snapshotNanos: UInt64 = Clock.monotonicNanos()
     }
 
     private let published: Mutex<Published>
     private let control = Mutex<Control>(Control())
     private let observers = Mutex<[@Sendable (UInt64) -> Void]>([])
 
-    public init(_ projection: P, store: any EventStore) {
+    public init(_ projection: P, store: any EventStore, snapshots: Snapshots? = nil) {
         self.projection = projection
         self.store = store
+        self.snapshots = snapshots
         let initial = projection.initialState()
         published = Mutex(Published(view: projection.view(of: initial, position: 0), checkpoint: 0, timestampNanos: 0))
-        control.withLock { $0.task = Task { Folded(state: initial, checkpoint: 0, timestamp: 0) } }
+        control.withLock { c in
+            c.task = Task { [self] in
+                guard let loaded = self.loadSnapshot(atOrBefore: nil, quiet: false) else {
+                    return Folded(state: initial, checkpoint: 0, timestamp: 0)
+                }
+                return Folded(state: loaded.state, checkpoint: loaded.position, timestamp: loaded.timestampNanos, snapshotAt: loaded.position)
+            }
+        }
+    }
+
+    /// The newest usable snapshot at or before `limit`, if the projection takes snapshots.
+    private func loadSnapshot(atOrBefore limit: UInt64?, quiet: Bool) -> LoadedSnapshot<P.State>? {
+        guard let snapshots, projection.snapshotVersion > 0 else { return nil }
+        let projection = self.projection
+        return snapshots.load(projection.name, version: projection.snapshotVersion, from: store, atOrBefore: limit, quiet: quiet) {
+            try projection.decodeSnapshot(from: &$0)
+        }
     }
 
     // MARK: Reading
@@ -104,12 +129,16 @@ public final class Projector<P: Projection>: @unchecked Sendable {
         }
     }
 
-    /// Time travel: the view as of `position`, folded afresh from position 1. The live view is
-    /// not touched.
+    /// Time travel: the view as of `position`, folded from the nearest usable snapshot at or
+    /// before it (position 1 without one). The live view is not touched.
     public func view(asOf position: UInt64) throws -> P.View {
         var state = projection.initialState()
         var last: UInt64 = 0
-        try store.read(from: 1, through: position) { record in
+        if let loaded = loadSnapshot(atOrBefore: position, quiet: true) {
+            state = loaded.state
+            last = loaded.position
+        }
+        try store.read(from: last + 1, through: position) { record in
             projection.apply(try P.Event.decode(record), meta: EventMeta(record), to: &state)
             last = record.position
             return true
@@ -208,10 +237,30 @@ public final class Projector<P: Projection>: @unchecked Sendable {
         control.withLock { $0.delayMilliseconds = max(0, milliseconds) }
     }
 
-    /// Stops and waits for the task to end.
+    /// Stops and waits for the task to end, then saves a snapshot of the state at its
+    /// checkpoint (when it moved since the last one), so that the next start folds nothing.
     public func shutdown() async {
         stop()
-        _ = await control.withLock { $0.task }?.value
+        guard let folded = await control.withLock({ $0.task })?.value else { return }
+        guard let snapshots, projection.snapshotVersion > 0, folded.checkpoint > folded.snapshotAt else { return }
+        let (projection, store) = (self.projection, self.store)
+        let box = UncheckedBox(folded)
+        // Blocking file work: on a thread of its own, never on the cooperative pool.
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            let thread = Thread {
+                let folded = box.value
+                snapshots.flush()
+                if let record = try? Snapshots.record(at: folded.checkpoint, in: store) {
+                    snapshots.saveNow(
+                        projection.name, version: projection.snapshotVersion, state: folded.state, position: folded.checkpoint,
+                        fingerprint: record.fingerprint, timestamp: record.timestamp
+                    ) { projection.encodeSnapshot($0, into: &$1) }
+                }
+                done.resume()
+            }
+            thread.name = "prism-snapshot"
+            thread.start()
+        }
     }
 
     // MARK: The fold
@@ -230,17 +279,40 @@ public final class Projector<P: Projection>: @unchecked Sendable {
             guard publish(folded, generation: generation) else { return abandon() }
             rebuilding = false
         }
+        if !rebuilding, folded.checkpoint > published.withLock({ $0.checkpoint }) {
+            // Resumed from a snapshot: its view is good at once, before any new event comes.
+            guard publish(folded, generation: generation) else { return abandon() }
+        }
+        let snapshotting = snapshots != nil && projection.snapshotVersion > 0
         do {
             for try await batch in store.subscribe(from: folded.checkpoint + 1) {
                 var decodeError: Error?
+                // Decided before the batch, so that the fingerprint of its last record is taken
+                // while that record is at hand. A rebuild snapshots once, when it completes.
+                let finishing = rebuilding && batch.last >= (rebuildTarget ?? 0)
+                let due = snapshotting && (finishing || (!rebuilding && snapshots!.due(
+                    position: batch.last, last: folded.snapshotAt, lastNanos: folded.snapshotNanos, now: Clock.monotonicNanos())))
+                var fingerprint: UInt32?
                 batch.forEach { record in
                     guard decodeError == nil else { return }
                     do {
                         projection.apply(try P.Event.decode(record), meta: EventMeta(record), to: &folded.state)
                         folded.checkpoint = record.position
                         folded.timestamp = record.timestampNanos
+                        if due && record.position == batch.last { fingerprint = Snapshots.fingerprint(record) }
                     } catch {
                         decodeError = error
+                    }
+                }
+                if let fingerprint, decodeError == nil, let snapshots {
+                    let projection = self.projection
+                    if snapshots.saveInBackground(
+                        projection.name, version: projection.snapshotVersion, state: folded.state,
+                        position: folded.checkpoint, fingerprint: fingerprint, timestamp: folded.timestamp,
+                        encode: { projection.encodeSnapshot($0, into: &$1) })
+                    {
+                        folded.snapshotAt = folded.checkpoint
+                        folded.snapshotNanos = Clock.monotonicNanos()
                     }
                 }
                 let now = Clock.monotonicNanos()

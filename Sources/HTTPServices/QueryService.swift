@@ -42,24 +42,25 @@ public struct ServedView: Sendable {
     /// The shop's four views, by name.
     public static let names = ShopSystem.projectorNames
 
-    /// Creates and starts the projector of the shop view called `name` on `store`.
-    public static func shop(_ name: String, store: any EventStore) -> ServedView? {
+    /// Creates and starts the projector of the shop view called `name` on `store`; with
+    /// `snapshots`, it starts from its newest usable snapshot and keeps taking them.
+    public static func shop(_ name: String, store: any EventStore, snapshots: Snapshots? = nil) -> ServedView? {
         let view: ServedView
         switch name {
         case "shoppers":
-            let p = Projector(ShoppersProjection(), store: store)
+            let p = Projector(ShoppersProjection(), store: store, snapshots: snapshots)
             p.start()
             view = ServedView(p) { $0.json }
         case "warehouse":
-            let p = Projector(WarehouseProjection(), store: store)
+            let p = Projector(WarehouseProjection(), store: store, snapshots: snapshots)
             p.start()
             view = ServedView(p) { $0.json }
         case "finance":
-            let p = Projector(FinanceProjection(), store: store)
+            let p = Projector(FinanceProjection(), store: store, snapshots: snapshots)
             p.start()
             view = ServedView(p) { $0.json }
         case "support":
-            let p = Projector(SupportProjection(), store: store)
+            let p = Projector(SupportProjection(), store: store, snapshots: snapshots)
             p.start()
             view = ServedView(p) { $0.json }
         default: return nil

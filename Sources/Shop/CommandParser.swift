@@ -1,3 +1,5 @@
+import EventStore
+
 /// A command line that could not be parsed, pointing at the token that is wrong.
 ///
 /// `tokenIndex` and `column` are 1-based (the verb is token 1, the line's first character is
@@ -155,7 +157,7 @@ public enum CommandParser {
         func peek() -> Token? { next < tokens.count ? tokens[next] : nil }
 
         func error(_ what: String, at token: Token, hint: String? = nil) -> ParseError {
-            var message = "\(what) at token \(token.index) (column \(token.column)): '\(token.text)'"
+            var message = "\(what) at token \(token.index) (column \(token.column)): '\(escapeControlCharacters(token.text))'"
             if let hint { message += "; \(hint)" }
             return ParseError(message: message, tokenIndex: token.index, column: token.column, token: String(token.text))
         }

@@ -120,32 +120,48 @@ public struct ShopDomain: Domain {
             state.products[sku]?.priceCents = price
         case .orderPlaced(let orderId, _, let lines, let total):
             for line in lines { state.products[line.sku]?.reserved += line.quantity }
-            state.orders[orderId] = ShopState.Order(status: .placed, lines: lines, totalCents: total)
+            state.orders.open[orderId] = ShopState.Order(status: .placed, lines: lines, totalCents: total)
             state.placedOrders.insert(orderId)
             // Keep `nextOrderNumber` naming a free id, also past ids taken with `as ORDER`.
             while state.orders[state.nextOrderId] != nil { state.nextOrderNumber += 1 }
         case .paymentReceived(let orderId, let amount):
-            guard state.orders[orderId] != nil else { return }
-            state.orders[orderId]!.status = .paid
-            state.orders[orderId]!.paidCents = amount
+            guard state.orders.open[orderId] != nil else { return }
+            state.orders.open[orderId]!.status = .paid
+            state.orders.open[orderId]!.paidCents = amount
             state.placedOrders.remove(orderId)
             state.paidOrders.insert(orderId)
         case .orderShipped(let orderId):
-            guard let order = state.orders[orderId] else { return }
+            guard let order = state.orders.open[orderId] else { return }
             for line in order.lines {
                 state.products[line.sku]?.onHand -= line.quantity
                 state.products[line.sku]?.reserved -= line.quantity
             }
-            state.orders[orderId] = ShopState.Order(
-                status: .shipped, lines: [], totalCents: order.totalCents, paidCents: order.paidCents)
+            state.orders.close(orderId, as: .shipped)
             state.paidOrders.remove(orderId)
         case .orderCancelled(let orderId, _, _):
-            guard let order = state.orders[orderId] else { return }
+            guard let order = state.orders.open[orderId] else { return }
             for line in order.lines { state.products[line.sku]?.reserved -= line.quantity }
-            state.orders[orderId] = ShopState.Order(
-                status: .cancelled, lines: [], totalCents: order.totalCents, paidCents: order.paidCents)
+            state.orders.close(orderId, as: .cancelled)
             state.placedOrders.remove(orderId)
             state.paidOrders.remove(orderId)
+        }
+    }
+
+    /// A command matches the event it made when every value the command gave is in the event
+    /// (an order placed without `as ORDER` matches whatever id the writer picked).
+    public func command(_ command: ShopCommand, matches events: [ShopEvent]) -> Bool? {
+        guard events.count == 1, let event = events.first else { return false }
+        switch (command, event) {
+        case let (.register(sku, price, name), .productRegistered(s, n, p)): return sku == s && name == n && price == p
+        case let (.restock(sku, quantity), .productRestocked(s, q)): return sku == s && quantity == q
+        case let (.price(sku, price), .priceChanged(s, p)): return sku == s && price == p
+        case let (.place(customer, lines, orderId), .orderPlaced(o, c, l, _)):
+            return customer == c && (orderId == nil || orderId == o)
+                && lines == l.map { LineRequest(sku: $0.sku, quantity: $0.quantity) }
+        case let (.pay(orderId, amount), .paymentReceived(o, a)): return orderId == o && amount == a
+        case let (.ship(orderId), .orderShipped(o)): return orderId == o
+        case let (.cancel(orderId, reason), .orderCancelled(o, r, _)): return orderId == o && reason == r
+        default: return false
         }
     }
 

@@ -38,6 +38,9 @@ public struct ShopFold: Sendable {
     private var supportState: SupportProjection.State
     /// The last position applied; 0 before any event.
     public private(set) var position: UInt64 = 0
+    /// Where each projection's state stands when they were resumed from snapshots taken at
+    /// different positions: an event at or below a projection's mark is already in it.
+    private var marks: (shoppers: UInt64, warehouse: UInt64, finance: UInt64, support: UInt64) = (0, 0, 0, 0)
 
     public init() {
         shoppersState = shoppers.initialState()
@@ -47,11 +50,27 @@ public struct ShopFold: Sendable {
     }
 
     public mutating func apply(_ event: ShopEvent, meta: EventMeta) {
-        shoppers.apply(event, meta: meta, to: &shoppersState)
-        warehouse.apply(event, meta: meta, to: &warehouseState)
-        finance.apply(event, meta: meta, to: &financeState)
-        support.apply(event, meta: meta, to: &supportState)
-        position = meta.position
+        let p = meta.position
+        if p > marks.shoppers { shoppers.apply(event, meta: meta, to: &shoppersState) }
+        if p > marks.warehouse { warehouse.apply(event, meta: meta, to: &warehouseState) }
+        if p > marks.finance { finance.apply(event, meta: meta, to: &financeState) }
+        if p > marks.support { support.apply(event, meta: meta, to: &supportState) }
+        position = p
+    }
+
+    /// Starts each projection from its newest usable snapshot at or before `limit` and returns
+    /// the position to fold from (the lowest of them, plus one); each snapshot refused on the
+    /// way costs a notice unless `quiet`.
+    public mutating func resume(from snapshots: Snapshots, store: any EventStore, atOrBefore limit: UInt64, quiet: Bool = false) -> UInt64 {
+        func load<P: Projection>(_ p: P, _ state: inout P.State) -> UInt64 {
+            guard let loaded = snapshots.load(p.name, version: p.snapshotVersion, from: store, atOrBefore: limit, quiet: quiet, decode: { try p.decodeSnapshot(from: &$0) }) else { return 0 }
+            state = loaded.state
+            return loaded.position
+        }
+        marks = (load(shoppers, &shoppersState), load(warehouse, &warehouseState), load(finance, &financeState), load(support, &supportState))
+        let low = min(marks.shoppers, marks.warehouse, marks.finance, marks.support)
+        position = max(marks.shoppers, marks.warehouse, marks.finance, marks.support)
+        return low + 1
     }
 
     /// Decodes a record of the log and applies it.

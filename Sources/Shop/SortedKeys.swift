@@ -4,6 +4,14 @@
 struct SortedKeys: Sendable {
     private(set) var keys: [String] = []
 
+    init() {}
+
+    /// Keys already in order (a snapshot's); out-of-order or repeated keys are refused.
+    init?(sorted keys: [String]) {
+        for i in keys.indices.dropFirst() where !(keys[i - 1] < keys[i]) { return nil }
+        self.keys = keys
+    }
+
     /// Inserts `key` in order; no effect when it is already there.
     mutating func insert(_ key: String) {
         var low = 0

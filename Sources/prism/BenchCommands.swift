@@ -9,7 +9,7 @@ import Synchronization
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks that print figures (SPEC section 6).",
-        subcommands: [BenchAppend.self, BenchReplay.self, BenchOpen.self, BenchCommands.self, BenchRender.self])
+        subcommands: [BenchAppend.self, BenchReplay.self, BenchOpen.self, BenchCommands.self, BenchRender.self, BenchSend.self])
 }
 
 /// SPEC section 6's standard workload: stream `order-<i/4>`, type `OrderPlaced`, batches each
@@ -154,7 +154,7 @@ struct BenchCommands: ParsableCommand {
             options.durability = relaxed ? .relaxed : .full
             let log = try EventLog.open(directory: directory, options: options)
             do {
-                system = try ShopSystem(store: log, directory: directory, seed: 7, rate: 0, generatedPerTurn: max(inflight, 2_000))
+                system = try ShopSystem(store: log, directory: directory, seed: 7, rate: 0, generatedPerTurn: max(inflight, 2_000), snapshots: DataOptions.snapshots(folder: directory, echo: true))
             } catch {
                 log.close()
                 throw error

@@ -10,6 +10,8 @@ struct CLIFailure: Error {
 
     var code: Code
     var message: String
+    /// The store's reason, when a store failed (a locked log is asked again by `send`).
+    var cause: StoreError.Code?
 
     static func rejected(_ m: String) -> CLIFailure { CLIFailure(code: .rejected, message: m) }
     static func usage(_ m: String) -> CLIFailure { CLIFailure(code: .usage, message: m) }
@@ -18,7 +20,7 @@ struct CLIFailure: Error {
     /// A log that cannot be opened is exit 3, whatever the reason; the message says which.
     static func opening(_ error: Error, _ directory: String) -> CLIFailure {
         if let e = error as? StoreError {
-            return .unavailable("cannot open the log in \(directory): \(e)")
+            return CLIFailure(code: .unavailable, message: "cannot open the log in \(directory): \(e)", cause: e.code)
         }
         return .unavailable("cannot open the log in \(directory): \(error)")
     }

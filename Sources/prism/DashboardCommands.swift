@@ -93,7 +93,7 @@ struct DashboardCommand: ParsableCommand {
         let (store, directory) = try data.openForWriting(relaxed ? .relaxed : .full)
         let system: ShopSystem
         do {
-            system = try ShopSystem(store: store, directory: directory, seed: seed, rate: rate)
+            system = try ShopSystem(store: store, directory: directory, seed: seed, rate: rate, snapshots: DataOptions.snapshots(folder: directory, echo: false))
         } catch {
             store.close()
             throw CLIFailure.opening(error, store.description)
@@ -121,7 +121,7 @@ struct WatchCommand: ParsableCommand {
         let (store, directory) = try data.openForReading("`prism watch`")
         let system: ShopSystem
         do {
-            system = try ShopSystem(store: store, directory: directory)
+            system = try ShopSystem(store: store, directory: directory, snapshots: DataOptions.snapshots(folder: directory, echo: false))
         } catch {
             store.close()
             throw CLIFailure.opening(error, store.description)

@@ -91,6 +91,11 @@ struct QueryCommand: ParsableCommand {
     @Option(name: .customLong("stream-rate"), help: "Stream messages per second at most, per client (1...100).")
     var streamRate: Int = 10
 
+    @Option(help: ArgumentHelp(
+        "This service's name: its snapshots live in DATA/query/NAME/snapshots, so a restart resumes from them (default: its views, e.g. finance+support).",
+        valueName: "NAME"))
+    var name: String?
+
     func validate() throws {
         guard http.http != nil else { throw ValidationError("--http ADDR is required, e.g. --http 127.0.0.1:8081") }
         guard (1...QueryService.maxStreamRate).contains(streamRate) else { throw ValidationError("--stream-rate must be in 1...\(QueryService.maxStreamRate)") }
@@ -115,8 +120,20 @@ struct QueryCommand: ParsableCommand {
         if case .memory = try data.location {
             throw CLIFailure.usage("a memory store lives inside one process and cannot be followed; use `prism serve --store memory --http A --query-http B`")
         }
+        let serviceName = name ?? names.joined(separator: "+")
+        guard !serviceName.isEmpty, serviceName.count <= 64,
+              serviceName.unicodeScalars.allSatisfy({ CharacterSet.alphanumerics.contains($0) || "+-_.".unicodeScalars.contains($0) }),
+              !serviceName.hasPrefix(".") else {
+            throw CLIFailure.usage("--name: 1 to 64 letters, digits and + - _ . (not starting with .)")
+        }
         let (store, directory) = try data.openForReading("`prism query`")
-        let views = names.compactMap { ServedView.shop($0, store: store) }
+        // Snapshots of its own: two query services never share (or race on) a snapshot file,
+        // and the writer's snapshots in DATA/snapshots stay the writer's.
+        let snapshots = directory.map { folder -> Snapshots in
+            try? FileManager.default.createDirectory(atPath: folder + "/query/" + serviceName, withIntermediateDirectories: true)
+            return DataOptions.snapshots(folder: folder + "/query/" + serviceName, echo: true)
+        }
+        let views = names.compactMap { ServedView.shop($0, store: store, snapshots: snapshots) }
         let service: QueryService
         do {
             service = try runBlocking {

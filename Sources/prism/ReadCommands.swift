@@ -1,8 +1,21 @@
 import ArgumentParser
 import EventLog
+import EventStore
 import Foundation
 import Shop
 
+
+/// A position given on the command line, with a reason when it is not one.
+enum LogPosition {
+    static func parse(_ text: String, option: String) throws -> UInt64 {
+        if let value = UInt64(text) { return value }
+        let shown = escapeControlCharacters(text)
+        if let signed = Int64(text), signed < 0 {
+            throw ValidationError("\(option) \(shown): positions count from 1 (0 is the empty log before the first event); there are no negative positions")
+        }
+        throw ValidationError("\(option) '\(shown)': expected a position, a whole number such as 42")
+    }
+}
 
 struct ViewsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -10,14 +23,22 @@ struct ViewsCommand: ParsableCommand {
 
     @OptionGroup var data: DataOptions
 
-    @Option(help: "Show the views as of this position (time travel).")
-    var at: UInt64?
+    // `.unconditional`: `--at -1` is taken as a value, so the error can say what is wrong with
+    // it instead of "missing value".
+    @Option(name: .customLong("at"), parsing: .unconditional, help: ArgumentHelp("Show the views as of this position (time travel), 0 to the head.", valueName: "P"))
+    var atText: String?
+
+    var at: UInt64? { atText.flatMap { try? LogPosition.parse($0, option: "--at") } }
+
+    func validate() throws {
+        if let atText { _ = try LogPosition.parse(atText, option: "--at") }
+    }
 
     @Flag(help: "Print one JSON object (SPEC section 3).")
     var json = false
 
     func run() throws {
-        let (log, _) = try data.openForReading("`prism views`")
+        let (log, folder) = try data.openForReading("`prism views`")
         defer { log.close() }
         let head = log.head
         if let at, at > head {
@@ -25,7 +46,7 @@ struct ViewsCommand: ParsableCommand {
         }
         let views: ShopViews
         do {
-            views = try ShopSystem.views(of: log, asOf: at ?? head)
+            views = try ShopSystem.views(of: log, asOf: at ?? head, snapshots: DataOptions.snapshots(folder: folder, echo: true))
         } catch {
             throw CLIFailure.unavailable("cannot fold the log: \(error)")
         }
@@ -77,11 +98,22 @@ struct ExportCommand: ParsableCommand {
 
     @OptionGroup var data: DataOptions
 
-    @Option(help: "First position to export.")
-    var from: UInt64 = 1
+    @Option(name: .customLong("from"), parsing: .unconditional, help: ArgumentHelp("First position to export (default 1).", valueName: "P"))
+    var fromText: String?
 
-    @Option(help: "Last position to export (default: the head).")
-    var to: UInt64?
+    @Option(name: .customLong("to"), parsing: .unconditional, help: ArgumentHelp("Last position to export (default: the head).", valueName: "P"))
+    var toText: String?
+
+    var from: UInt64 { fromText.flatMap { try? LogPosition.parse($0, option: "--from") } ?? 1 }
+    var to: UInt64? { toText.flatMap { try? LogPosition.parse($0, option: "--to") } }
+
+    func validate() throws {
+        let from = try fromText.map { try LogPosition.parse($0, option: "--from") }
+        let to = try toText.map { try LogPosition.parse($0, option: "--to") }
+        if let from, let to, from > to {
+            throw ValidationError("--from \(from) is after --to \(to): nothing lies between them; give --from P1 --to P2 with P1 <= P2")
+        }
+    }
 
     func run() throws {
         let (log, _) = try data.openForReading("`prism export`")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CQRS
 import EventLog
+import EventStore
 import Foundation
 import HTTPServices
 import Shop
@@ -10,7 +11,11 @@ struct ServeCommand: ParsableCommand {
         commandName: "serve",
         abstract: "Headless writer + load generator + local command endpoint, until SIGINT or SIGTERM.",
         discussion: """
-            With --http ADDR it is also the command microservice: POST /commands, GET /events,             GET /health and GET /metrics over HTTP/1.1 (see docs/openapi.json). Services bind to             127.0.0.1 unless told otherwise; binding any other address needs --token TOKEN (or             --token-file FILE), which every request must then send as 'Authorization: Bearer TOKEN'             (401 otherwise).
+            With --http ADDR it is also the command microservice: POST /commands, GET /events, \
+            GET /health and GET /metrics over HTTP/1.1 (see docs/openapi.json). Services bind to \
+            127.0.0.1 unless told otherwise; binding any other address needs --token TOKEN (or \
+            --token-file FILE), which every request must then send as 'Authorization: Bearer TOKEN' \
+            (401 otherwise).
             """)
 
     @OptionGroup var data: DataOptions
@@ -47,24 +52,28 @@ struct ServeCommand: ParsableCommand {
         if let log = store as? EventLog, let cut = log.report.truncation {
             printError("recovered: cut \(cut.bytes) bytes at position \(cut.position) (\(cut.reason)) in \(cut.file)")
         }
-        let system: ShopSystem
-        do {
-            system = try ShopSystem(store: store, directory: directory, seed: seed, rate: rate)
-        } catch {
-            store.close()
-            throw CLIFailure.opening(error, store.description)
-        }
         // The local endpoint lives in the data folder; a memory store has none, so such a
-        // server takes only its own load (a demo of the write path).
+        // server takes only its own load (a demo of the write path). It listens from the
+        // moment the lock is ours, so that while the writer reads the log a `send` hears that
+        // this writer is starting (not that the log is locked by another).
         var endpoint: CommandEndpoint?
         if let directory {
             do {
-                endpoint = try CommandEndpoint(dataDirectory: directory, system: system)
+                endpoint = try CommandEndpoint(dataDirectory: directory, onProblem: { printError($0) })
             } catch {
-                _ = try? runBlocking { await system.close() }
+                store.close()
                 throw CLIFailure.unavailable("\(error)")
             }
         }
+        let system: ShopSystem
+        do {
+            system = try ShopSystem(store: store, directory: directory, seed: seed, rate: rate, snapshots: DataOptions.snapshots(folder: directory, echo: true))
+        } catch {
+            endpoint?.close()
+            store.close()
+            throw CLIFailure.opening(error, store.description)
+        }
+        endpoint?.serve(system)
         var service: CommandService?
         var query: QueryService?
         if let address {
@@ -101,41 +110,66 @@ struct SendCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "send",
         abstract: "Submit one command in the text form, to the running writer or by opening the log.",
+        usage: "prism send [--data DIR | --store STORE] [--id ID] [--create] [--connect-timeout S] COMMAND...",
         discussion: """
             Commands: register SKU PRICE NAME... | restock SKU QTY | price SKU PRICE | \
             place CUSTOMER SKU:QTY... [as ORDER] | pay ORDER AMOUNT | ship ORDER | cancel ORDER REASON... \
             Money is in cents (1299) or dollars with two decimals (12.99). Prints `accepted position=P` once \
-            the events are durable (exit 0) or `rejected: REASON` (exit 1).
+            the events are durable (exit 0) or `rejected: REASON` (exit 1); a syntax error is exit 2, a log \
+            or writer that cannot be reached exit 3. Options go before the command.
             """)
 
     @OptionGroup var data: DataOptions
 
-    @Option(help: "A command id: sending the same id again returns the first outcome and appends nothing.")
+    @Option(help: ArgumentHelp(
+        "A command id (1-255 bytes, no control characters): sending the same id again returns the first outcome and appends nothing.",
+        valueName: "ID"))
     var id: String?
+
+    @Flag(help: "Start a new log when the folder holds none (without it, a folder with no log is refused: a typo never makes a log).")
+    var create = false
+
+    @Option(name: .customLong("connect-timeout"), help: ArgumentHelp("Seconds to wait for a running writer to accept the connection.", valueName: "S"))
+    var connectTimeout: Double = CommandEndpoint.defaultConnectTimeout
 
     @Argument(parsing: .captureForPassthrough, help: "The command, e.g. place alice MUG:2")
     var words: [String] = []
 
+    func validate() throws {
+        if let id, let problem = CommandId.problem(id) { throw ValidationError("--id: \(problem)") }
+        guard connectTimeout > 0, connectTimeout <= 3600 else {
+            throw ValidationError("--connect-timeout \(connectTimeout): give seconds from more than 0 to 3600")
+        }
+    }
+
     func run() throws {
+        // The command's words are taken as they are (`cancel o-1 --late` is a reason), so help
+        // is asked for by the first word alone.
+        if let first = words.first, ["--help", "-h", "help"].contains(first), words.count == 1 {
+            print(SendCommand.helpMessage())
+            return
+        }
         let text = words.joined(separator: " ")
         if text.trimmingCharacters(in: .whitespaces).isEmpty {
-            throw CLIFailure.usage("no command given; try: prism send place alice MUG:2")
+            throw CLIFailure.usage("no command given; try: prism send place alice MUG:2 (prism send --help for more)")
         }
         // Syntax first, so a typo is a usage error whether or not a writer runs.
         do { _ = try CommandParser.parse(text) } catch { throw CLIFailure.usage("\(error)") }
         let directory = try data.folder(for: "`prism send`")
-        let reply: CommandReply
+        if !create && !DataOptions.hasLog(directory) && access(CommandEndpoint.socketPath(dataDirectory: directory), F_OK) != 0 {
+            throw CLIFailure.unavailable(
+                "no event log in \(directory): pass --create to start a new one there, or --data DIR for the folder that holds it")
+        }
+        let answer: CommandAnswer
         do {
-            if let viaEndpoint = try CommandEndpoint.send(text, commandId: id, dataDirectory: directory) {
-                reply = viaEndpoint
-            } else {
-                reply = try sendDirectly(text, directory: directory)
-            }
+            answer = try submit(text, directory: directory)
         } catch let failure as CLIFailure {
             throw failure
         } catch {
             throw CLIFailure.unavailable("\(error)")
         }
+        if let note = answer.note { printError(note) }
+        let reply = answer.reply
         switch reply {
         case .accepted: print(reply.description)
         case .rejected: print(reply.description); throw ExitCode(1)
@@ -144,8 +178,27 @@ struct SendCommand: ParsableCommand {
         }
     }
 
+    /// Through the running writer's endpoint, else by opening the log. A log locked by a writer
+    /// whose endpoint is not up yet (it is opening the log) is asked again for a few seconds, so
+    /// `send` reaches it once it listens rather than calling it "another writer".
+    private func submit(_ text: String, directory: String) throws -> CommandAnswer {
+        let deadline = Date().addingTimeInterval(max(3, connectTimeout))
+        while true {
+            if let viaEndpoint = try CommandEndpoint.answer(
+                text, commandId: id, dataDirectory: directory, connectTimeoutSeconds: connectTimeout)
+            {
+                return viaEndpoint
+            }
+            do {
+                return try sendDirectly(text, directory: directory)
+            } catch let failure as CLIFailure where failure.cause == .locked && Date() < deadline {
+                usleep(50_000)
+            }
+        }
+    }
+
     /// No writer is listening: open the log ourselves (taking the writer lock) for one command.
-    private func sendDirectly(_ text: String, directory: String) throws -> CommandReply {
+    private func sendDirectly(_ text: String, directory: String) throws -> CommandAnswer {
         let (log, _) = try data.openForWriting(.full)
         defer { log.close() }
         let writer: CommandWriter<ShopDomain>
@@ -156,6 +209,6 @@ struct SendCommand: ParsableCommand {
         }
         defer { writer.stop() }
         let id = self.id
-        return try runBlocking { await CommandText.submit(text, commandId: id, to: writer) }
+        return try runBlocking { await CommandText.answer(text, commandId: id, to: writer) }
     }
 }

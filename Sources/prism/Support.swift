@@ -1,5 +1,6 @@
 import CQRS
 import EventLog
+import EventStore
 import ArgumentParser
 import Dispatch
 import Foundation
@@ -117,6 +118,25 @@ struct DataOptions: ParsableArguments {
         }
     }
 
+    /// The snapshots of the writer and the projectors: files in `<folder>/snapshots` beside a
+    /// file log; in memory beside a memory store (nothing outlives the process there, but a
+    /// time travel starts from the nearest one all the same). `echo` prints each notice (a
+    /// snapshot refused, a save that failed) as one line on stderr; a dashboard, which owns the
+    /// terminal, shows them on its message line instead.
+    static func snapshots(folder: String?, echo: Bool) -> Snapshots {
+        let storage: any SnapshotStorage
+        if let folder {
+            let files = FileSnapshotStorage(folder: folder + "/snapshots")
+            files.removeStrayFiles()
+            storage = files
+        } else {
+            storage = MemorySnapshotStorage()
+        }
+        return Snapshots(storage: storage, policy: SnapshotPolicy()) { line in
+            if echo { printError(line) }
+        }
+    }
+
     /// How layers that make fresh stores (the walkthroughs) open them: the file log.
     static let fileOpener = StoreOpener.fileLog
 }
@@ -141,6 +161,8 @@ func waitForTerminationSignal() -> Int32 {
     return received.withLock { $0 } ?? SIGTERM
 }
 
+/// One line to standard error, `prism: ` first; control characters are escaped, since most
+/// messages quote input (a command, a path, an id).
 func printError(_ line: String) {
-    FileHandle.standardError.write(Data(("prism: " + line + "\n").utf8))
+    FileHandle.standardError.write(Data(("prism: " + escapeControlCharacters(line) + "\n").utf8))
 }

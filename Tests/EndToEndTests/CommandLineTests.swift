@@ -9,7 +9,7 @@ import Testing
     func aCommandIdHoldsAcrossProcesses() async throws {
         try await withTemporaryDirectory { dir in 
             let data = dir + "/log"
-            #expect(try await prism("send", "--data", data, "register", "MUG", "1299", "Blue", "mug").code == 0)
+            #expect(try await prism("send", "--data", data, "--create", "register", "MUG", "1299", "Blue", "mug").code == 0)
             #expect(try await prism("send", "--data", data, "restock", "MUG", "10").code == 0)
             let first = try await prism("send", "--data", data, "--id", "order-42", "place", "alice", "MUG:2")
             #expect(first.code == 0)

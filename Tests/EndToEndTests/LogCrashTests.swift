@@ -121,7 +121,7 @@ import Testing
         try await withTemporaryDirectory { dir in 
             let data = dir + "/log"
             for i in 0..<20 {
-                let r = try await prism("send", "--data", data, "register", "SKU-\(i)", "\(100 + i)", "Thing", "\(i)")
+                let r = try await prism("send", "--data", data, "--create", "register", "SKU-\(i)", "\(100 + i)", "Thing", "\(i)")
                 #expect(r.code == 0)
             }
             #expect(try await prism("verify", "--data", data).code == 0)

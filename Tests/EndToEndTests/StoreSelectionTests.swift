@@ -24,7 +24,7 @@ import Testing
 
     @Test func storeAndDataNameTheSameFileLog() async throws {
         try await withTemporaryDirectory { dir in
-            let sent = try await prism("send", "--store", "file:\(dir)/a", "register", "MUG", "1299", "Blue", "mug")
+            let sent = try await prism("send", "--store", "file:\(dir)/a", "--create", "register", "MUG", "1299", "Blue", "mug")
             #expect(sent.code == 0, "\(sent.stderr)")
             #expect(sent.stdout.contains("accepted position=1"))
             let views = try await prism("views", "--json", "--data", "\(dir)/a")

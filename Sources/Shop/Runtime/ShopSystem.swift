@@ -19,28 +19,32 @@ public final class ShopSystem: Sendable {
     public let support: Projector<SupportProjection>
     /// Nil when the store is read-only.
     public let load: LoadDriver?
+    /// Where the writer and the projectors keep their snapshots; nil: none, every start folds
+    /// the log from position 1.
+    public let snapshots: Snapshots?
 
     /// Rebuilds the write model (unless the store is read-only) and starts the four projectors.
     /// The load generator is created paused at `rate` commands/s. On failure the store is left
     /// open: it is the caller's.
     public init(
         store: any EventStore, directory: String? = nil, seed: UInt64 = 42, rate: Double = 200,
-        generatedPerTurn: Int = 2_000
+        generatedPerTurn: Int = 2_000, snapshots: Snapshots? = nil
     ) throws {
         self.directory = directory
         self.store = store
+        self.snapshots = snapshots
         if store.isReadOnly {
             writer = nil
             load = nil
         } else {
-            let writer = try CommandWriter(domain: ShopDomain(), store: store, generatedPerTurn: generatedPerTurn)
+            let writer = try CommandWriter(domain: ShopDomain(), store: store, generatedPerTurn: generatedPerTurn, snapshots: snapshots)
             self.writer = writer
             load = LoadDriver(writer: writer, seed: seed, rate: rate)
         }
-        shoppers = Projector(ShoppersProjection(), store: store)
-        warehouse = Projector(WarehouseProjection(), store: store)
-        finance = Projector(FinanceProjection(), store: store)
-        support = Projector(SupportProjection(), store: store)
+        shoppers = Projector(ShoppersProjection(), store: store, snapshots: snapshots)
+        warehouse = Projector(WarehouseProjection(), store: store, snapshots: snapshots)
+        finance = Projector(FinanceProjection(), store: store, snapshots: snapshots)
+        support = Projector(SupportProjection(), store: store, snapshots: snapshots)
         for name in Self.projectorNames { start(projector: name) }
     }
 
@@ -88,8 +92,13 @@ public final class ShopSystem: Sendable {
 
     /// Parses a command in the text form and submits it; see ``CommandText/submit``.
     public func submit(text: String, commandId: String? = nil, busyTimeout: Duration = .seconds(30)) async -> CommandReply {
-        guard let writer else { return .failed("this dashboard is read-only; commands go to the writer's endpoint") }
-        return await CommandText.submit(text, commandId: commandId, to: writer, busyTimeout: busyTimeout)
+        await answer(text: text, commandId: commandId, busyTimeout: busyTimeout).reply
+    }
+
+    /// As ``submit(text:commandId:busyTimeout:)``, with the note on a repeated command id.
+    public func answer(text: String, commandId: String? = nil, busyTimeout: Duration = .seconds(30)) async -> CommandAnswer {
+        guard let writer else { return CommandAnswer(.failed("this dashboard is read-only; commands go to the writer's endpoint")) }
+        return await CommandText.answer(text, commandId: commandId, to: writer, busyTimeout: busyTimeout)
     }
 
     /// Stops the load, the projectors and the writer, then closes the store. The blocking parts
@@ -103,9 +112,10 @@ public final class ShopSystem: Sendable {
         await support.shutdown()
         let (load, writer, store) = (self.load, self.writer, self.store)
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            let thread = Thread {
+            let thread = Thread { [snapshots] in
                 load?.stop()
                 writer?.stop()
+                snapshots?.flush()
                 store.close()
                 done.resume()
             }
@@ -114,10 +124,13 @@ public final class ShopSystem: Sendable {
         }
     }
 
-    /// The four views folded from the store as of `position` (time travel), in one pass.
-    public static func views(of store: any EventStore, asOf position: UInt64) throws -> ShopViews {
+    /// The four views folded from the store as of `position` (time travel), in one pass: from
+    /// the nearest usable snapshots at or before it when `snapshots` is given, else from 1.
+    public static func views(of store: any EventStore, asOf position: UInt64, snapshots: Snapshots? = nil, quiet: Bool = false) throws -> ShopViews {
         var fold = ShopFold()
-        try store.read(from: 1, through: position) { record in
+        let from = snapshots.map { fold.resume(from: $0, store: store, atOrBefore: position, quiet: quiet) } ?? 1
+        guard from <= position else { return fold.views }
+        try store.read(from: from, through: position) { record in
             try fold.apply(record)
             return true
         }
@@ -152,9 +165,9 @@ public enum CommandReply: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .accepted(let p): "accepted position=\(p)"
-        case .rejected(let r): "rejected: \(r)"
-        case .badSyntax(let m): "error: \(m)"
-        case .failed(let m): "error: \(m)"
+        case .rejected(let r): "rejected: \(escapeControlCharacters(r))"
+        case .badSyntax(let m): "error: \(escapeControlCharacters(m))"
+        case .failed(let m): "error: \(escapeControlCharacters(m))"
         }
     }
 
@@ -174,9 +187,21 @@ public enum CommandReply: Sendable, Equatable, CustomStringConvertible {
     /// The line the endpoint sends for this reply.
     public var wireLine: String {
         switch self {
-        case .badSyntax(let m): "syntax: \(m)"
+        case .badSyntax(let m): "syntax: \(escapeControlCharacters(m))"
         default: description
         }
+    }
+}
+
+/// A reply and what else the person who sent the command should know (a repeated id).
+public struct CommandAnswer: Sendable, Equatable {
+    public var reply: CommandReply
+    /// One line, e.g. that the command id was used before; nil when there is nothing to add.
+    public var note: String?
+
+    public init(_ reply: CommandReply, note: String? = nil) {
+        self.reply = reply
+        self.note = note.map(escapeControlCharacters)
     }
 }
 
@@ -185,19 +210,42 @@ public enum CommandText {
     public static func submit(
         _ text: String, commandId: String?, to writer: CommandWriter<ShopDomain>, busyTimeout: Duration = .seconds(30)
     ) async -> CommandReply {
+        await answer(text, commandId: commandId, to: writer, busyTimeout: busyTimeout).reply
+    }
+
+    /// Checks the id and the text, submits the command, and says whether the id was a repeat.
+    public static func answer(
+        _ text: String, commandId: String?, to writer: CommandWriter<ShopDomain>, busyTimeout: Duration = .seconds(30)
+    ) async -> CommandAnswer {
+        if let commandId, let problem = CommandId.problem(commandId) {
+            return CommandAnswer(.badSyntax(problem))
+        }
         let command: ShopCommand
         do {
             command = try CommandParser.parse(text)
         } catch {
-            return .badSyntax(error.description)
+            return CommandAnswer(.badSyntax(error.description))
         }
         do {
-            switch try await writer.submit(command, commandId: commandId, busyTimeout: busyTimeout) {
-            case .accepted(_, let last): return .accepted(position: last)
-            case .rejected(let reason): return .rejected(reason)
+            let receipt = try await writer.submitForReceipt(command, commandId: commandId, busyTimeout: busyTimeout)
+            let reply: CommandReply
+            switch receipt.outcome {
+            case .accepted(_, let last): reply = .accepted(position: last)
+            case .rejected(let reason): reply = .rejected(reason)
             }
+            return CommandAnswer(reply, note: receipt.repeatOf.map { repeatNote($0, id: commandId ?? "") })
         } catch {
-            return .failed("\(error)")
+            return CommandAnswer(.failed("\(error)"))
+        }
+    }
+
+    /// What a repeated command id means for the person who sent it.
+    static func repeatNote(_ kind: CommandReceipt.Repeat, id: String) -> String {
+        let head = "command id '\(id)' was used before: this is its first outcome, and nothing new was done"
+        switch kind {
+        case .same: return head + " (a repeat of the same command)"
+        case .differed: return head + "; this command differs from the first one with this id, so it was not run (use a new id to run it)"
+        case .unknown: return head
         }
     }
 }
