@@ -36,6 +36,7 @@ echo "== unix socket: $connections C threads, one connection per command (prism 
 cat >"$dir/sock.c" <<'C'
 /* N threads, each: connect to the unix socket, send one command, read the one-line answer. */
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,7 +52,7 @@ static void *client(void *arg) {
     while (now() < stop_at) {
         int fd = socket(AF_UNIX, SOCK_STREAM, 0);
         if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) { close(fd); bad[i]++; continue; }
-        const char *line = "-\trestock MUG 1\n";
+        const char *line = "command - 13\nrestock MUG 1"; /* wire version 2: lengths, then bytes */
         if (write(fd, line, strlen(line)) < 0) { close(fd); bad[i]++; continue; }
         ssize_t n, got = 0;
         while ((n = read(fd, reply + got, sizeof reply - 1 - got)) > 0) { got += n; if (reply[got - 1] == '\n') break; }
@@ -61,6 +62,7 @@ static void *client(void *arg) {
     return 0;
 }
 int main(int argc, char **argv) {
+    signal(SIGPIPE, SIG_IGN); /* the endpoint may close a connection it has no room for */
     path = argv[1]; int n = atoi(argv[2]); double seconds = atof(argv[3]);
     pthread_t t[1024]; double start = now(); stop_at = start + seconds;
     for (long i = 0; i < n; i++) pthread_create(&t[i], 0, client, (void *)i);
