@@ -39,7 +39,7 @@ extension CommandWriter {
         let domain = self.domain
         let saved = snapshots.saveInBackground(
             Self.snapshotName, version: domain.snapshotVersion, state: SnapshotModel(state: m.state, ids: m.ids),
-            position: m.applied, fingerprint: record.fingerprint, timestamp: record.timestamp
+            position: m.applied, fingerprint: record.fingerprint, timestamp: record.timestamp, archive: false
         ) { model, w in
             domain.encodeSnapshot(model.state, into: &w)
             model.ids.encode(into: &w)
@@ -60,7 +60,7 @@ extension CommandWriter {
         let domain = self.domain
         snapshots.saveNow(
             Self.snapshotName, version: domain.snapshotVersion, state: SnapshotModel(state: m.state, ids: m.ids),
-            position: m.applied, fingerprint: record.fingerprint, timestamp: record.timestamp
+            position: m.applied, fingerprint: record.fingerprint, timestamp: record.timestamp, archive: false
         ) { model, w in
             domain.encodeSnapshot(model.state, into: &w)
             model.ids.encode(into: &w)

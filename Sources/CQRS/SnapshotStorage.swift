@@ -100,15 +100,14 @@ public final class FileSnapshotStorage: SnapshotStorage {
         unlink(folder + "/" + Self.fileName(name, position))
     }
 
-    /// Deletes `.tmp` files that a killed save left behind (those of this process's id, and
-    /// any older than a minute, which no live save is still writing).
+    /// Deletes the `.tmp` files that a killed save left behind: those whose process is gone
+    /// (or is this one), never one that a live process may still be writing.
     public func removeStrayFiles() {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
-        let now = Date()
         for file in names where file.hasSuffix(".tmp") {
-            let path = folder + "/" + file
-            let modified = (try? FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? now
-            if file.hasSuffix(".\(getpid()).tmp") || now.timeIntervalSince(modified) > 60 { unlink(path) }
+            let parts = file.split(separator: ".")
+            guard parts.count >= 3, let pid = pid_t(parts[parts.count - 2]) else { continue }
+            if pid == getpid() || (kill(pid, 0) != 0 && errno == ESRCH) { unlink(folder + "/" + file) }
         }
     }
 

@@ -12,10 +12,13 @@ public struct SnapshotPolicy: Sendable, Equatable {
     /// unusable).
     public var keepRecent: Int
     /// Beyond those, one snapshot per this many positions is kept (for time travel: the views
-    /// as of P start from the nearest snapshot at or before P). 0 keeps no such archive.
+    /// as of P start from the nearest snapshot at or before P). 0 keeps no such archive. The
+    /// projectors' snapshots hold live state only (a few KB for the shop), so an archive over a
+    /// long log costs little; the writer keeps none (its snapshot carries a byte per closed
+    /// order, and only the newest is ever needed).
     public var archiveSpacing: UInt64
 
-    public init(everyEvents: UInt64 = 200_000, everySeconds: Double = 10, keepRecent: Int = 3, archiveSpacing: UInt64 = 500_000) {
+    public init(everyEvents: UInt64 = 200_000, everySeconds: Double = 10, keepRecent: Int = 3, archiveSpacing: UInt64 = 100_000) {
         self.everyEvents = everyEvents
         self.everySeconds = everySeconds
         self.keepRecent = max(1, keepRecent)
@@ -219,14 +222,14 @@ public final class Snapshots: Sendable {
     @discardableResult
     public func saveInBackground<State: Sendable>(
         _ name: String, version: UInt32, state: State, position: UInt64, fingerprint: UInt32, timestamp: Int64,
-        encode: @escaping @Sendable (State, inout SnapshotWriter) -> Void
+        archive: Bool = true, encode: @escaping @Sendable (State, inout SnapshotWriter) -> Void
     ) -> Bool {
         guard version > 0 else { return false }
         let started = inFlight.withLock { $0.insert(name).inserted }
         guard started else { return false }
         queue.async { [self] in
             defer { _ = inFlight.withLock { $0.remove(name) } }
-            saveNow(name, version: version, state: state, position: position, fingerprint: fingerprint, timestamp: timestamp, encode: encode)
+            saveNow(name, version: version, state: state, position: position, fingerprint: fingerprint, timestamp: timestamp, archive: archive, encode: encode)
         }
         return true
     }
@@ -235,7 +238,7 @@ public final class Snapshots: Sendable {
     @discardableResult
     public func saveNow<State>(
         _ name: String, version: UInt32, state: State, position: UInt64, fingerprint: UInt32, timestamp: Int64,
-        encode: (State, inout SnapshotWriter) -> Void
+        archive: Bool = true, encode: (State, inout SnapshotWriter) -> Void
     ) -> Bool {
         guard version > 0 else { return false }
         var w = SnapshotWriter(capacity: 1 << 16)
@@ -247,7 +250,7 @@ public final class Snapshots: Sendable {
             say("snapshot \(name)@\(position) not saved: \(error)")
             return false
         }
-        prune(name)
+        prune(name, archive: archive)
         return true
     }
 
@@ -257,14 +260,14 @@ public final class Snapshots: Sendable {
     }
 
     /// Keeps the newest ``SnapshotPolicy/keepRecent`` snapshots of `name` and, older than
-    /// those, the first one in each ``SnapshotPolicy/archiveSpacing`` positions.
-    func prune(_ name: String) {
+    /// those and when `archive`, the first one in each ``SnapshotPolicy/archiveSpacing`` positions.
+    func prune(_ name: String, archive: Bool) {
         let all = storage.positions(of: name)
         var buckets = Set<UInt64>()
         // Oldest first, so that the first snapshot of each bucket is the one kept.
         for (index, position) in all.enumerated().reversed() {
             if index < policy.keepRecent { continue }
-            if policy.archiveSpacing > 0, buckets.insert(position / policy.archiveSpacing).inserted { continue }
+            if archive, policy.archiveSpacing > 0, buckets.insert(position / policy.archiveSpacing).inserted { continue }
             storage.remove(name, position: position)
         }
     }

@@ -54,6 +54,22 @@ public protocol DashboardDataSource: AnyObject, Sendable {
     func perform(_ action: DashboardAction) -> String?
     /// Up to `count` events starting at `position`, oldest first, for the inspector.
     func events(from position: UInt64, count: Int) -> [EventLine]
-    /// The four views as of `position` (folded from position 1), or nil if unavailable.
+    /// The four views as of `position`, or nil if unavailable; may take as long as the fold.
     func viewsAsOf(_ position: UInt64) -> DashboardViews?
+    /// The four views as of `position` without blocking: ready, or how far their computation
+    /// (on a thread of the source's own) has come. Called every frame until ready. The default
+    /// asks ``viewsAsOf(_:)``, for sources that answer at once.
+    func timeTravel(to position: UInt64) -> TimeTravelViews
+}
+
+extension DashboardDataSource {
+    public func timeTravel(to position: UInt64) -> TimeTravelViews { .ready(viewsAsOf(position)) }
+}
+
+/// What a time-travel request has produced so far.
+public enum TimeTravelViews: Sendable, Equatable {
+    /// The views (nil: unavailable).
+    case ready(DashboardViews?)
+    /// Still folding: `done` of `total` events.
+    case computing(done: UInt64, total: UInt64)
 }

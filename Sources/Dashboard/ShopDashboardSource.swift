@@ -32,7 +32,20 @@ public final class ShopDashboardSource: DashboardDataSource {
         /// ``ShopDashboardSource/timeTravelSpacing`` events or so, so that stepping back refolds a
         /// few thousand events from the nearest earlier fold instead of the whole log.
         var timeTravel: [ShopFold] = []
+        /// The time travel being folded off the curses thread, or the last one folded.
+        var travel: Travel?
     }
+
+    /// A time travel folded on a thread of its own.
+    struct Travel {
+        var target: UInt64
+        var generation: Int
+        var done: UInt64 = 0
+        var total: UInt64
+        var result: DashboardViews??
+    }
+
+    private let travelGeneration = Atomic<Int>(0)
 
     private let meters = Mutex<Meters>(Meters())
     /// Reads the service registry off the curses thread, for the Services pane.
@@ -97,9 +110,11 @@ public final class ShopDashboardSource: DashboardDataSource {
             recentEvents: recentEvents(head: head),
             history: history,
             message: stats?.failure.map { "error: the last commit failed: \($0)" }
-                ?? statuses.first { $0.error != nil }.map { "error: the \($0.name) projector stopped: \($0.error!) (s starts it again)" },
+                ?? statuses.first { $0.error != nil }.map { "error: the \($0.name) projector stopped: \($0.error!) (s starts it again)" }
+                ?? system.snapshots?.allNotices.last,
             readOnly: system.writer == nil)
         if let registry { (snapshot.services, snapshot.servicesReadMillis) = registry.records }
+        snapshot.writerGone = system.writer == nil && meters.withLock { $0.writerLoad.map { $0.state == .off } ?? false }
         return snapshot
     }
 
@@ -227,7 +242,8 @@ public final class ShopDashboardSource: DashboardDataSource {
             if let id = record.commandId { extra.append("command   \(id)") }
             extra.append("data      \(event.dataJSON)")
         }
-        return EventLine(position: record.position, type: type, stream: stream, summary: summary(event), details: extra)
+        return EventLine(position: record.position, type: type, stream: stream, summary: summary(event), details: extra,
+                         version: record.streamVersion)
     }
 
     static func summary(_ event: ShopEvent) -> String {
@@ -246,26 +262,88 @@ public final class ShopDashboardSource: DashboardDataSource {
         }
     }
 
+    /// Time travel off the curses thread: a target within ``synchronousReach`` events after a
+    /// kept fold (a step, a page) is folded at once; anything farther starts a fold on a thread
+    /// of its own, and each frame asks how far it has come until it is ready. A new target
+    /// abandons the fold of the old one.
+    public func timeTravel(to position: UInt64) -> TimeTravelViews {
+        let target = min(position, system.store.head)
+        let (travel, near) = meters.withLock { m in
+            (m.travel, m.timeTravel.last { $0.position <= target }.map { target - $0.position })
+        }
+        if let travel, travel.target == target {
+            if let result = travel.result { return .ready(result) }
+            return .computing(done: travel.done, total: travel.total)
+        }
+        if let near, near <= Self.synchronousReach {
+            let views = viewsAsOf(target)
+            meters.withLock { $0.travel = Travel(target: target, generation: travelGeneration.load(ordering: .relaxed), total: 0, result: .some(views)) }
+            return .ready(views)
+        }
+        let generation = travelGeneration.add(1, ordering: .relaxed).newValue
+        let total = target - min(target, near.map { target - $0 } ?? 0)
+        meters.withLock { $0.travel = Travel(target: target, generation: generation, total: total) }
+        let thread = Thread { [self] in
+            let views = fold(to: target) { done, total in
+                meters.withLock { m in
+                    guard m.travel?.generation == generation else { return false }
+                    m.travel?.done = done
+                    m.travel?.total = total
+                    return true
+                }
+            }
+            meters.withLock { m in
+                if m.travel?.generation == generation { m.travel?.result = .some(views) }
+            }
+        }
+        thread.name = "prism-time-travel"
+        thread.start()
+        return .computing(done: 0, total: total)
+    }
+
+    /// How many events after a kept fold the curses thread folds itself: a step or a page.
+    static let synchronousReach: UInt64 = 20_000
+
     /// Views as of `position`, folded from the nearest kept fold at or before it (from position
     /// 1 when there is none), so that stepping in either direction stays quick on a long log.
     public func viewsAsOf(_ position: UInt64) -> DashboardViews? {
+        fold(to: position) { _, _ in true }
+    }
+
+    /// The fold behind ``viewsAsOf(_:)``; `progress(done, total)` is called every few thousand
+    /// events and stops the fold (nil) when it returns false.
+    private func fold(to position: UInt64, progress: (UInt64, UInt64) -> Bool) -> DashboardViews? {
         let target = min(position, system.store.head)
         var fold = meters.withLock { m -> ShopFold in
             m.timeTravel.last { $0.position <= target } ?? ShopFold()
         }
+        // The nearest snapshots at or before the target, when they are nearer than any kept
+        // fold: a jump far back folds at most one archive spacing of events, not the log.
+        if let snapshots = system.snapshots {
+            var resumed = ShopFold()
+            let from = resumed.resume(from: snapshots, store: system.store, atOrBefore: target, quiet: true)
+            if from > fold.position + 1 { fold = resumed }
+        }
         let spacing = max(Self.timeTravelSpacing, target / UInt64(Self.timeTravelFolds))
         var kept: [ShopFold] = []
+        let start = fold.position
+        var stopped = false
         do {
             if fold.position < target {
                 try system.store.read(from: fold.position + 1, through: target) { record in
                     try fold.apply(record)
                     if fold.position % spacing == 0 && fold.position < target { kept.append(fold) }
+                    if fold.position % 4096 == 0, !progress(fold.position - start, target - start) {
+                        stopped = true
+                        return false
+                    }
                     return true
                 }
             }
         } catch {
             return nil
         }
+        if stopped { return nil }
         let folded = fold
         meters.withLock { m in
             var all = m.timeTravel + kept + [folded]

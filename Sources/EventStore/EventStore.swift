@@ -10,6 +10,12 @@
 /// - Positions are dense: 1, 2, 3, ... with no gap, in commit order; `head` is the last durable
 ///   one (0 when empty). A reader never sees a position the store could still take back.
 /// - A batch is atomic: all of its events become visible together, or none do.
+/// - A stored event never changes: reading a position again hands out the same fields (stream
+///   version, commit time, stream, type, payload, command id) byte for byte, for as long as the
+///   store holds that position. The engine's snapshots rely on it: a snapshot is tied to the log
+///   by a fingerprint it computes over those fields of the record at its position
+///   (`Snapshots.fingerprint` in CQRS), so no backend has to offer anything more for them; a
+///   store cut back and written again at that position gives a different fingerprint.
 /// - A batch may carry an expectation: the head the writer decided against
 ///   (``AppendBatch/expectedHead``) and, per event, the stream's version
 ///   (``NewEvent/expectedVersion``). A wrong expectation refuses that batch alone and appends
@@ -63,6 +69,17 @@ public protocol EventStore: AnyObject, Sendable {
     /// Commits what is queued, stops the store's threads and releases its files or
     /// connections. Appends after `close` fail with ``StoreError/Code/closed``.
     func close()
+
+    /// After a failed write (a full disk, EIO) a store may refuse every append until it has
+    /// checked its tail again: this tries that now, without losing or reusing an acknowledged
+    /// position. Returns nil when the store takes appends (again), or the error that still
+    /// stands. A writer calls it with backoff; it must not be called inside an append session.
+    func recoverFromFailure() -> StoreError?
+}
+
+extension EventStore {
+    /// Stores that never refuse appends for an earlier failure have nothing to recover.
+    public func recoverFromFailure() -> StoreError? { nil }
 }
 
 /// The append right of one writer, handed out by ``EventStore/withAppendSession(_:)``.

@@ -206,11 +206,13 @@ private struct PayloadReader {
             type: String(decoding: typeBytes, as: UTF8.self), position: position, offset: offset, message: message)
     }
 
-    mutating func need(_ count: Int, for what: String) throws {
+    /// `what` is made only for the error: a string built per field was most of `export`'s
+    /// decoding time.
+    mutating func need(_ count: Int, for what: @autoclosure () -> String) throws {
         guard bytes.count - offset >= count else {
             throw error(
                 at: offset,
-                "payload ends after \(bytes.count) bytes, \(what) needs \(count) more")
+                "payload ends after \(bytes.count) bytes, \(what()) needs \(count) more")
         }
     }
 
@@ -239,6 +241,11 @@ private struct PayloadReader {
         offset += 2
         try need(count, for: "a string of \(count) bytes")
         let slice = UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + count)])
+        // ASCII (most names and ids) is valid UTF-8 as it is: no generic validation pass.
+        if !slice.contains(where: { $0 >= 0x80 }) {
+            offset += count
+            return String(decoding: slice, as: UTF8.self)
+        }
         guard let string = String(validating: slice, as: UTF8.self) else {
             throw error(at: start, "string of \(count) bytes is not valid UTF-8")
         }

@@ -69,7 +69,8 @@ public struct ShopFold: Sendable {
         }
         marks = (load(shoppers, &shoppersState), load(warehouse, &warehouseState), load(finance, &financeState), load(support, &supportState))
         let low = min(marks.shoppers, marks.warehouse, marks.finance, marks.support)
-        position = max(marks.shoppers, marks.warehouse, marks.finance, marks.support)
+        // The fold goes on from the least advanced; `apply` skips what the others hold already.
+        position = low
         return low + 1
     }
 

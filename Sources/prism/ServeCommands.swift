@@ -73,6 +73,8 @@ struct ServeCommand: ParsableCommand {
             store.close()
             throw CLIFailure.opening(error, store.description)
         }
+        // A failed write (a full disk) and the recovery from it are said on stderr as they happen.
+        system.writer?.onNotice { printError("writer: \($0)") }
         endpoint?.serve(system)
         var service: CommandService?
         var query: QueryService?

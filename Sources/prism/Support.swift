@@ -132,13 +132,21 @@ struct DataOptions: ParsableArguments {
         } else {
             storage = MemorySnapshotStorage()
         }
-        return Snapshots(storage: storage, policy: SnapshotPolicy()) { line in
+        // `PRISM_SNAPSHOT_EVERY_EVENTS`: snapshots that often (tests and demos want them sooner).
+        var policy = SnapshotPolicy()
+        if let text = ProcessInfo.processInfo.environment["PRISM_SNAPSHOT_EVERY_EVENTS"], let n = UInt64(text), n > 0 {
+            policy.everyEvents = n
+        }
+        return Snapshots(storage: storage, policy: policy) { line in
             if echo { printError(line) }
         }
     }
 
     /// How layers that make fresh stores (the walkthroughs) open them: the file log.
     static let fileOpener = StoreOpener.fileLog
+
+    /// How the crash walkthrough's `tear tail` leaves a torn write in a file log it made.
+    static let tearTail: @Sendable (String) throws -> Void = { try EventLog.leaveTornTail(directory: $0) }
 }
 
 /// Waits for SIGINT or SIGTERM (for `prism serve`).
