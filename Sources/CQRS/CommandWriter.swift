@@ -146,6 +146,8 @@ public final class CommandWriter<D: Domain>: @unchecked Sendable {
     /// The last failure of the store, for other threads (the dashboard shows it); cleared by the
     /// next successful commit or once the store has recovered.
     private let failureText = Mutex<String?>(nil)
+    /// Told the duration of every group commit (see ``onCommit(_:)``).
+    private let commitObservers = Mutex<[@Sendable (_ nanoseconds: UInt64) -> Void]>([])
     /// Where the writer says that the store failed and recovered (`serve` prints to stderr).
     private let noticeHandler = Mutex<(@Sendable (String) -> Void)?>(nil)
 
@@ -298,6 +300,13 @@ public final class CommandWriter<D: Domain>: @unchecked Sendable {
     public var queuedCount: Int { queue.withLock { $0.commands.count + $0.generated.count } }
     /// Generated commands queued and not yet taken by the writer.
     public var queuedGeneratedCount: Int { queue.withLock { $0.generated.count } }
+
+    /// Runs `body(nanoseconds)` on the writer thread after every group commit with how long the
+    /// store's append took: the full distribution, for a latency histogram (`/metrics`), where
+    /// ``statistics`` keeps only a recent p99. Keep it short: the next round waits for it.
+    public func onCommit(_ body: @escaping @Sendable (_ nanoseconds: UInt64) -> Void) {
+        commitObservers.withLock { $0.append(body) }
+    }
 
     public var statistics: WriterStatistics {
         WriterStatistics(
@@ -544,7 +553,9 @@ public final class CommandWriter<D: Domain>: @unchecked Sendable {
 
         let started = Clock.monotonicNanos()
         let appended = session.append(batches)
-        latencies.withLock { $0.add(Double(Clock.monotonicNanos() - started) / 1e6) }
+        let took = Clock.monotonicNanos() - started
+        latencies.withLock { $0.add(Double(took) / 1e6) }
+        for observer in commitObservers.withLock({ $0 }) { observer(took) }
         var events: UInt64 = 0
         var accepted: UInt64 = 0
         var redo: [Int] = []

@@ -51,6 +51,12 @@ public struct DashboardRenderer: Sendable {
         if let rect = layout.eventTail {
             drawEventTail(snapshot.recentEvents, filter: ui.filter, highlighted: target == .eventTail, in: rect, into: &grid)
         }
+        if ui.showServices, let first = layout.panes.first?.1 {
+            let area = layout.panes.map(\.1).reduce(first) { a, r in
+                Rect(x: min(a.x, r.x), y: min(a.y, r.y), width: max(a.maxX, r.maxX) - min(a.x, r.x), height: max(a.maxY, r.maxY) - min(a.y, r.y))
+            }
+            drawServices(snapshot, ui: ui, area: area, into: &grid)
+        }
         // A message too long for its line (an error, a rejection with its reason) wraps onto
         // the key-hint line rather than being cut; the hints come back with the next key.
         if !drawMessage(snapshot, ui: ui, in: layout.message, spill: layout.hints, into: &grid) {

@@ -39,6 +39,9 @@ public struct DashboardSnapshot: Sendable, Equatable {
     public var readOnly: Bool
     /// A guided walkthrough's current step, shown in its own panel.
     public var narration: Narration?
+    /// The services registered where the log lives (the Services pane), as last read, and when.
+    public var services: [ServiceRecord] = []
+    public var servicesReadMillis: Int64 = 0
     /// Watch mode: no writer answers on the log's endpoint (it was stopped or crashed), so
     /// nothing is being made durable and commands are refused.
     public var writerGone = false

@@ -10,6 +10,8 @@ public struct DashboardUI: Sendable, Equatable {
     /// The focused pane fills the pane area.
     public var zoomed = false
     public var showHelp = false
+    /// The Services pane (`m`) is open; `z` zooms it while open.
+    public var showServices = false
     /// The command palette's input while it is open.
     public var palette: String?
     /// Where the palette's cursor is, in characters from the start of its input.
@@ -99,8 +101,14 @@ public struct DashboardUI: Sendable, Equatable {
             zoomOffset = 0
             return nil
         case .escape:
+            if showServices { showServices = false; zoomed = false; return nil }
             // Esc takes back the last thing done: first the filter, then the zoom.
             if filter != nil { filter = nil; return nil }
+            zoomed = false
+            zoomOffset = 0
+            return nil
+        case .char("m"):
+            showServices.toggle()
             zoomed = false
             zoomOffset = 0
             return nil

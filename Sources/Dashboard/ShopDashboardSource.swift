@@ -48,11 +48,14 @@ public final class ShopDashboardSource: DashboardDataSource {
     private let travelGeneration = Atomic<Int>(0)
 
     private let meters = Mutex<Meters>(Meters())
+    /// Reads the service registry off the curses thread, for the Services pane.
+    private let registry: ServiceRegistryWatcher?
     static let historyLength = 120
 
     public init(system: ShopSystem) {
         self.system = system
         self.dataFolder = system.directory ?? system.store.description
+        registry = system.directory.map { ServiceRegistryWatcher(dataDirectory: $0) }
     }
 
     public func snapshot() -> DashboardSnapshot {
@@ -110,6 +113,7 @@ public final class ShopDashboardSource: DashboardDataSource {
                 ?? statuses.first { $0.error != nil }.map { "error: the \($0.name) projector stopped: \($0.error!) (s starts it again)" }
                 ?? system.snapshots?.allNotices.last,
             readOnly: system.writer == nil)
+        if let registry { (snapshot.services, snapshot.servicesReadMillis) = registry.records }
         snapshot.writerGone = system.writer == nil && meters.withLock { $0.writerLoad.map { $0.state == .off } ?? false }
         return snapshot
     }

@@ -14,7 +14,7 @@ struct Prism: ParsableCommand {
         version: "prism \(Prism.version)",
         subcommands: [
             DashboardCommand.self, WatchCommand.self, ServeCommand.self, SendCommand.self, ViewsCommand.self,
-            ExportCommand.self, VerifyCommand.self, DbCommand.self, BenchCommand.self, DebugCommand.self, WalkthroughCommand.self,
+            ExportCommand.self, VerifyCommand.self, DbCommand.self, QueryCommand.self, BenchCommand.self, DebugCommand.self, WalkthroughCommand.self,
         ],
         defaultSubcommand: DashboardCommand.self
     )

@@ -3,13 +3,21 @@ import CQRS
 import EventLog
 import EventStore
 import Foundation
+import HTTPServices
 import PostgresStore
 import Shop
 
 struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Headless writer + load generator + local command endpoint, until SIGINT or SIGTERM.")
+        abstract: "Headless writer + load generator + local command endpoint, until SIGINT or SIGTERM.",
+        discussion: """
+            With --http ADDR it is also the command microservice: POST /commands, GET /events, \
+            GET /health and GET /metrics over HTTP/1.1 (see docs/openapi.json). Services bind to \
+            127.0.0.1 unless told otherwise; binding any other address needs --token TOKEN (or \
+            --token-file FILE), which every request must then send as 'Authorization: Bearer TOKEN' \
+            (401 otherwise).
+            """)
 
     @OptionGroup var data: DataOptions
 
@@ -27,7 +35,25 @@ struct ServeCommand: ParsableCommand {
         valueName: "DIR"))
     var endpoint: String?
 
+    @OptionGroup var http: HTTPOptions
+
+    @Option(name: .customLong("query-http"), help: ArgumentHelp(
+        "Also run a query service in this process at ADDR (the way to serve views of a memory store).", valueName: "ADDR"))
+    var queryHTTP: String?
+
+    @Option(help: ArgumentHelp("Views of the in-process query service (--query-http).", valueName: "NAMES"))
+    var views: String?
+
+    func validate() throws {
+        if http.http == nil && queryHTTP != nil { throw ValidationError("--query-http needs --http") }
+        if queryHTTP == nil && views != nil { throw ValidationError("--views needs --query-http") }
+    }
+
     func run() throws {
+        let address = try http.address()
+        let queryAddress = try queryHTTP.map { try http.check(ListenAddress.parse($0)) }
+        let token = try http.resolvedToken()
+        let viewNames = try QueryCommand.viewNames(views)
         let (store, directory) = try data.openForWriting(relaxed ? .relaxed : .full, service: true)
         if let log = store as? EventLog, let cut = log.report.truncation {
             printError("recovered: cut \(cut.bytes) bytes at position \(cut.position) (\(cut.reason)) in \(cut.file)")
@@ -58,6 +84,24 @@ struct ServeCommand: ParsableCommand {
         // A failed write (a full disk) and the recovery from it are said on stderr as they happen.
         system.writer?.onNotice { printError("writer: \($0)") }
         endpoint?.serve(system)
+        var service: CommandService?
+        var query: QueryService?
+        if let address {
+            do {
+                service = try runBlocking { try await CommandService.start(system: system, address: address, limits: http.limits, token: token) }
+                if let queryAddress {
+                    let views = viewNames.compactMap { ServedView.shop($0, store: store) }
+                    query = try runBlocking {
+                        try await QueryService.start(views: views, store: store, dataDirectory: directory, address: queryAddress, limits: http.limits, token: token)
+                    }
+                }
+            } catch {
+                endpoint?.close()
+                if let service { _ = try? runBlocking { await service.stop() } }
+                _ = try? runBlocking { await system.close() }
+                throw CLIFailure.unavailable("\(error)")
+            }
+        }
         if rate > 0 { system.load?.resume() }
         let how: String
         if let socketFolder {
@@ -67,8 +111,12 @@ struct ServeCommand: ParsableCommand {
         }
         let reporter = (store as? PostgresStore).map { CheckpointReporter(store: $0, system: system) }
         printError("serving \(store.description) (pid \(getpid()), head \(store.head), \(store.durabilityLabel)); \(how)")
+        if let service { printError("http: command service listening on http://\(service.address)") }
+        if let query { printError("http: query service listening on http://\(query.address) (views \(viewNames.joined(separator: ",")))") }
         let sig = waitForTerminationSignal()
         reporter?.stop()
+        if let query { _ = try? runBlocking { await query.stop() } }
+        if let service { _ = try? runBlocking { await service.stop() } }
         endpoint?.close()
         _ = try? runBlocking { await system.close() }
         printError("stopped on signal \(sig); head \(store.head)")
