@@ -12,6 +12,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         // Latency percentiles for `prism bench commands`.
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        // Deque: the file log's in-memory tail drops its oldest chunk in O(1).
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
     ],
     targets: [
         // CRC-32C with the CPU's crc32 instruction (Swift cannot emit it), for the log's checksums.
@@ -20,7 +22,9 @@ let package = Package(
         // in-memory store. Everything above it sees only this module, never a backend.
         .target(name: "EventStore"),
         // The file store: segments, checksums, group commit, tail cache (the embedded default).
-        .target(name: "EventLog", dependencies: ["EventStore", "CCRC32C"]),
+        .target(
+            name: "EventLog",
+            dependencies: ["EventStore", "CCRC32C", .product(name: "DequeModule", package: "swift-collections")]),
         // The generic CQRS engine: writer thread, projectors, checkpoints. Knows nothing of the shop.
         .target(name: "CQRS", dependencies: ["EventStore", "CCRC32C"]),
         // The demo domain of SPEC.md: commands, events, rules, the four views, the load generator.

@@ -110,7 +110,14 @@ public final class CommandWriter<D: Domain>: @unchecked Sendable {
         /// The position of the last snapshot of the model saved (or loaded), and when.
         var snapshotAt: UInt64 = 0
         var snapshotNanos: UInt64 = Clock.monotonicNanos()
+        /// Set while the store refuses appends after a failed write (see ``StoreRetry``).
+        var retry: StoreRetry?
+        /// When the store last recovered, and the delay reached then: a disk that fills again
+        /// at once goes on from that delay, so a flapping disk is not retried (and logged)
+        /// ten times a second.
+        var lastRecovery: (nanos: UInt64, delayMilliseconds: Int)?
     }
+
 
     struct Queue {
         var commands: [Item] = []
@@ -137,8 +144,10 @@ public final class CommandWriter<D: Domain>: @unchecked Sendable {
     private let eventCount = Atomic<UInt64>(0)
     private let latencies = Mutex<LatencyRing>(LatencyRing())
     /// The last failure of the store, for other threads (the dashboard shows it); cleared by the
-    /// next successful commit.
+    /// next successful commit or once the store has recovered.
     private let failureText = Mutex<String?>(nil)
+    /// Where the writer says that the store failed and recovered (`serve` prints to stderr).
+    private let noticeHandler = Mutex<(@Sendable (String) -> Void)?>(nil)
 
     /// Folds the store into the write model (on the writer thread), from the newest usable
     /// snapshot when `snapshots` has one, else from position 1; then starts taking commands.
@@ -172,9 +181,19 @@ public final class CommandWriter<D: Domain>: @unchecked Sendable {
             }
             ready.signal()
             if loadError.withLock({ $0 }) == nil {
+                var wake: UInt64?
                 while true {
-                    workAvailable.wait()
-                    guard let writer = self, writer.turn() else { break }
+                    // While the store is failing, wake up for the next try even if no command comes.
+                    if let wake {
+                        let now = Clock.monotonicNanos()
+                        _ = workAvailable.wait(timeout: .now() + .nanoseconds(Int(wake > now ? wake - now : 0)))
+                    } else {
+                        workAvailable.wait()
+                    }
+                    guard let writer = self else { break }
+                    let (goOn, next) = writer.turn()
+                    guard goOn else { break }
+                    wake = next
                     writer.model.withValue { writer.snapshotIfDue(&$0) }
                 }
                 self?.model.withValue { m in self?.snapshotAtStop(&m) }
@@ -264,6 +283,17 @@ public final class CommandWriter<D: Domain>: @unchecked Sendable {
         return box.withLock { $0 }
     }
 
+    /// Where to say that the store failed, is being retried, and recovered: `serve` passes a
+    /// line printer for its stderr. Without one the writer says it only through
+    /// ``statistics`` (the dashboard's message line).
+    public func onNotice(_ handler: @escaping @Sendable (String) -> Void) {
+        noticeHandler.withLock { $0 = handler }
+    }
+
+    private func notice(_ text: String) {
+        noticeHandler.withLock { $0 }?(text)
+    }
+
     /// Commands queued and not yet taken by the writer.
     public var queuedCount: Int { queue.withLock { $0.commands.count + $0.generated.count } }
     /// Generated commands queued and not yet taken by the writer.
@@ -308,8 +338,9 @@ public final class CommandWriter<D: Domain>: @unchecked Sendable {
         }
     }
 
-    /// One wake-up: decide and commit what is queued. False once stopping and drained.
-    private func turn() -> Bool {
+    /// One wake-up: decide and commit what is queued. False once stopping and drained; and
+    /// when the store is failing, the monotonic time of the next try.
+    private func turn() -> (Bool, UInt64?) {
         let (items, stopping, more) = queue.withLock { q -> ([Item], Bool, Bool) in
             var items = q.commands
             q.commands.removeAll(keepingCapacity: true)
@@ -318,13 +349,73 @@ public final class CommandWriter<D: Domain>: @unchecked Sendable {
             q.generated.removeFirst(n)
             return (items, q.stopping, !q.generated.isEmpty)
         }
+        retryStoreIfDue()
         if !items.isEmpty { process(items) }
         if more { workAvailable.signal() }
-        return !stopping || more
+        return (!stopping || more, model.withValue { $0.retry?.nextNanos })
+    }
+
+    /// While the store is failing and the delay has passed: asks it to check its tail again.
+    /// On success the writer takes commands again (its model was rebuilt from the store when
+    /// the write failed); otherwise the delay doubles, up to ``StoreRetry/maxDelayMilliseconds``.
+    private func retryStoreIfDue() {
+        let now = Clock.monotonicNanos()
+        guard let retry = model.withValue({ $0.retry }), now >= retry.nextNanos else { return }
+        if let still = store.recoverFromFailure() {
+            let next = model.withValue { m -> StoreRetry in
+                m.retry!.attempts += 1
+                m.retry!.failure = still
+                m.retry!.delayMilliseconds = min(StoreRetry.maxDelayMilliseconds, m.retry!.delayMilliseconds * 2)
+                m.retry!.nextNanos = Clock.monotonicNanos() + UInt64(m.retry!.delayMilliseconds) * 1_000_000
+                return m.retry!
+            }
+            failureText.withLock { $0 = next.refusal.description }
+            notice("store still failing after \(next.attempts) \(next.attempts == 1 ? "retry" : "retries"): \(still.description); next try in \(StoreRetry.describe(next.delayMilliseconds))")
+            return
+        }
+        model.withValue { m in
+            m.retry = nil
+            m.lastRecovery = (Clock.monotonicNanos(), retry.delayMilliseconds)
+        }
+        failureText.withLock { $0 = nil }
+        notice("store recovered after \(retry.attempts + 1) \(retry.attempts == 0 ? "retry" : "retries"): taking commands again (head \(store.head))")
+    }
+
+    /// A failure of the store that a retry may cure (not a closed store, not damage).
+    private func isRetryable(_ e: StoreError) -> Bool {
+        [.io, .writerFailed, .unavailable].contains(e.code)
+    }
+
+    /// Notes a store failure: logged once, then refused and retried until the store recovers.
+    private func storeFailed(_ e: StoreError, _ m: inout Model) {
+        guard isRetryable(e), m.retry == nil else { return }
+        let now = Clock.monotonicNanos()
+        var retry = StoreRetry(failure: e, now: now)
+        var again = false
+        if let last = m.lastRecovery, now - last.nanos < 30_000_000_000 {
+            again = true
+            retry.delayMilliseconds = min(StoreRetry.maxDelayMilliseconds, last.delayMilliseconds * 2)
+            retry.nextNanos = now + UInt64(retry.delayMilliseconds) * 1_000_000
+        }
+        m.retry = retry
+        failureText.withLock { $0 = retry.refusal.description }
+        notice("store write failed\(again ? " again" : ""): \(e.description); refusing commands, retrying every \(StoreRetry.describe(retry.delayMilliseconds)) and longer")
     }
 
     /// One turn: rounds until every command has an outcome, then the completions.
     private func process(_ items: [Item]) {
+        if let retry = model.withValue({ $0.retry }) {
+            // The store still refuses appends: say so at once rather than try each command.
+            for item in items {
+                if case .inspect(let look) = item.work {
+                    model.withValue { look($0) }
+                    item.completion(.success(CommandReceipt(.rejected("inspected"))))
+                } else {
+                    item.completion(.failure(retry.refusal))
+                }
+            }
+            return
+        }
         var results = [Result<CommandReceipt, StoreError>?](repeating: nil, count: items.count)
         var repeats: [(index: Int, of: Int)] = []
         var looks: [Int] = []
@@ -345,7 +436,11 @@ public final class CommandWriter<D: Domain>: @unchecked Sendable {
             } catch {
                 let e = error as? StoreError ?? StoreError(.io, "\(error)")
                 failureText.withLock { $0 = e.description }
-                for i in pending where results[i] == nil { results[i] = .failure(e) }
+                let told = model.withValue { m -> StoreError in
+                    storeFailed(e, &m)
+                    return m.retry?.refusal(e) ?? e
+                }
+                for i in pending where results[i] == nil { results[i] = .failure(told) }
                 todo = []
             }
         }
@@ -481,6 +576,14 @@ public final class CommandWriter<D: Domain>: @unchecked Sendable {
         acceptedCount.add(accepted, ordering: .relaxed)
         eventCount.add(events, ordering: .relaxed)
         failureText.withLock { $0 = failure?.description }
+        if let failure {
+            storeFailed(failure, &m)
+            if let retry = m.retry {
+                for owner in owners {
+                    if case .failure(let e)? = results[owner.index] { results[owner.index] = .failure(retry.refusal(e)) }
+                }
+            }
+        }
         if diverged {
             // The model holds events the store refused: fold it afresh from what the store holds.
             try reload(&m)
@@ -515,6 +618,37 @@ public final class CommandWriter<D: Domain>: @unchecked Sendable {
             return true
         }
     }
+}
+
+/// A failed store write (a full disk, EIO): until the store has checked its tail again
+/// (``EventStore/recoverFromFailure()``), every command is refused at once with the
+/// failure, and the writer tries again with a doubling delay, also while no command comes,
+/// so the status line clears by itself once there is room.
+struct StoreRetry {
+    var failure: StoreError
+    var attempts = 0
+    var delayMilliseconds = StoreRetry.firstDelayMilliseconds
+    var nextNanos: UInt64
+
+    static let firstDelayMilliseconds = 100
+    static let maxDelayMilliseconds = 5_000
+
+    init(failure: StoreError, now: UInt64) {
+        self.failure = failure
+        nextNanos = now + UInt64(Self.firstDelayMilliseconds) * 1_000_000
+    }
+
+    /// The refusal a command gets meanwhile.
+    var refusal: StoreError { refusal(failure) }
+
+    /// `error`, saying that nothing was appended and that the writer retries.
+    func refusal(_ error: StoreError) -> StoreError {
+        var e = error
+        e.message = "\(error.message); nothing was appended; the writer is retrying (every \(Self.describe(delayMilliseconds)))"
+        return e
+    }
+
+    static func describe(_ ms: Int) -> String { ms < 1000 ? "\(ms) ms" : String(format: "%.1f s", Double(ms) / 1000) }
 }
 
 /// The outcomes of recent command ids, so that a retry is answered with its first outcome.

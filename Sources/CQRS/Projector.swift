@@ -38,6 +38,9 @@ public final class Projector<P: Projection>: @unchecked Sendable {
         var applied: UInt64 = 0
         var meter = RateMeter()
         var lastProgress: UInt64 = Clock.monotonicNanos()
+        /// Set while a batch is being applied: a projector busy with a large batch is working,
+        /// not stalled, however long since its last published checkpoint.
+        var applying = false
         var rebuildTarget: UInt64?
         var rebuildPosition: UInt64 = 0
         var rebuildStarted: UInt64 = 0
@@ -158,7 +161,7 @@ public final class Projector<P: Projection>: @unchecked Sendable {
             // Stalled: behind and no progress for 2 s beyond any artificial delay (a projector
             // slowed on purpose is catching up, slowly, not stuck).
             let patience = 2_000_000_000 + UInt64(c.delayMilliseconds) * 1_000_000
-            if state == .catchingUp && now - c.lastProgress > patience { state = .stalled }
+            if state == .catchingUp && !c.applying && now - c.lastProgress > patience { state = .stalled }
             var lagMs = 0.0
             if lag > 0 && p.timestampNanos > 0 {
                 lagMs = max(0, Double(Clock.wallNanos() - p.timestampNanos) / 1e6)
@@ -287,6 +290,10 @@ public final class Projector<P: Projection>: @unchecked Sendable {
         do {
             for try await batch in store.subscribe(from: folded.checkpoint + 1) {
                 var decodeError: Error?
+                control.withLock { c in if c.generation == generation { c.applying = true } }
+                // A large batch reports its progress to the rate meter as it goes, every few
+                // thousand events, so the rate shown does not drop to 0 while it is applied.
+                var uncounted: UInt64 = 0
                 // Decided before the batch, so that the fingerprint of its last record is taken
                 // while that record is at hand. A rebuild snapshots once, when it completes.
                 let finishing = rebuilding && batch.last >= (rebuildTarget ?? 0)
@@ -299,6 +306,16 @@ public final class Projector<P: Projection>: @unchecked Sendable {
                         projection.apply(try P.Event.decode(record), meta: EventMeta(record), to: &folded.state)
                         folded.checkpoint = record.position
                         folded.timestamp = record.timestampNanos
+                        uncounted += 1
+                        if uncounted == 4096 {
+                            let now = Clock.monotonicNanos()
+                            control.withLock { c in
+                                guard c.generation == generation else { return }
+                                c.applied += uncounted
+                                c.meter.record(total: c.applied, now: now)
+                            }
+                            uncounted = 0
+                        }
                         if due && record.position == batch.last { fingerprint = Snapshots.fingerprint(record) }
                     } catch {
                         decodeError = error
@@ -317,8 +334,9 @@ public final class Projector<P: Projection>: @unchecked Sendable {
                 }
                 let now = Clock.monotonicNanos()
                 let delay = control.withLock { c -> Int in
+                    c.applying = false
                     guard c.generation == generation else { return 0 }
-                    c.applied += UInt64(batch.count)
+                    c.applied += uncounted
                     c.meter.record(total: c.applied, now: now)
                     c.lastProgress = now
                     if rebuilding { c.rebuildPosition = folded.checkpoint }

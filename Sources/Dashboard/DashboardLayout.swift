@@ -43,7 +43,14 @@ public struct DashboardLayout: Sendable, Equatable {
             && a.eventTail == b.eventTail && a.message == b.message && a.hints == b.hints
     }
 
-    public init(width: Int, height: Int, ui: DashboardUI, projectorCount: Int, narrationLines: Int?) {
+    /// Rows of text the narration box shows at most; longer narration pages (Up/Down, PgUp/PgDn)
+    /// with a "more" marker. Kept small so that the panes it talks about keep their rows.
+    public static func narrationRows(height: Int, grid: Bool) -> Int {
+        grid ? (height >= 40 ? 5 : 4) : (height >= 30 ? 5 : 4)
+    }
+
+    public init(width: Int, height: Int, ui: DashboardUI, projectorCount: Int, narrationLines: Int?,
+                narrationTarget: Narration.Target = .none) {
         self.width = width
         self.height = height
         if width < DashboardLayout.minimumWidth || height < DashboardLayout.minimumHeight {
@@ -60,17 +67,33 @@ public struct DashboardLayout: Sendable, Equatable {
         (message, hints) = bottom.splitTop(1)
 
         // On a small screen, zoom is how to see more of a pane: it takes the strip's rows too.
-        let hideStrip = mode == .tabs && ui.zoomed && ui.inspector == nil
+        // A walkthrough on a small screen shows the strip only while the step is about it,
+        // and the event tail instead when the step is about the events.
+        let walkthroughTabs = mode == .tabs && narrationLines != nil && ui.inspector == nil
+        // The inspector on a small screen takes the strip's rows too, so that the selected
+        // event's fields fit.
+        let hideStrip = (mode == .tabs && ui.zoomed && ui.inspector == nil)
+            || (walkthroughTabs && narrationTarget != .projectors)
+            || (mode == .tabs && ui.inspector != nil)
         if !hideStrip {
             var strip: Rect
             (body, strip) = body.splitBottom(max(3, projectorCount + 2))
             projectors = strip
         }
 
-        if let lines = narrationLines {
+        // On a small screen the inspector takes the narration's rows too: it is opened to be read.
+        if let lines = narrationLines, !(mode == .tabs && ui.inspector != nil) {
             var box: Rect
-            (body, box) = body.splitBottom(min(lines + 2, 8, max(0, body.height - 4)))
+            let rows = DashboardLayout.narrationRows(height: height, grid: mode == .grid)
+            (body, box) = body.splitBottom(min(max(1, lines) + 2, rows + 2, max(0, body.height - 4)))
             if !box.isEmpty { narration = box }
+        }
+        if walkthroughTabs && narrationTarget == .eventTail && !ui.zoomed {
+            var tail: Rect
+            (body, tail) = body.splitBottom(min(6, max(3, body.height / 2)))
+            eventTail = tail
+            panes = [(ui.focus, body)]
+            return
         }
 
         if ui.inspector != nil {
@@ -84,7 +107,8 @@ public struct DashboardLayout: Sendable, Equatable {
         switch mode {
         case .grid:
             var tail: Rect
-            (body, tail) = body.splitBottom(max(3, body.height / 4))
+            // A walkthrough step about the events gets four of them in the tail.
+            (body, tail) = body.splitBottom(max(3, body.height / 4, narrationTarget == .eventTail ? 6 : 0))
             eventTail = tail
             let topHeight = body.height / 2
             let (upper, lower) = body.splitTop(topHeight)
@@ -92,7 +116,7 @@ public struct DashboardLayout: Sendable, Equatable {
             let (ll, lr) = lower.splitLeft(width / 2)
             panes = [(.shoppers, ul), (.warehouse, ur), (.finance, ll), (.support, lr)]
         case .tabs:
-            if body.height >= 24 {
+            if body.height >= 24 && !walkthroughTabs {
                 var tail: Rect
                 (body, tail) = body.splitBottom(body.height / 4)
                 eventTail = tail

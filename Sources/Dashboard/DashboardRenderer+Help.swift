@@ -36,6 +36,7 @@ extension DashboardRenderer {
         if walkthrough {
             sections.append(HelpSection(title: "Walkthrough", entries: [
                 ("n, Right", "next step"), ("b, Left", "back a step (replayed on a fresh log)"),
+                ("Up/Down, PgUp/PgDn, Space", "more of the step's text"),
             ]))
         }
         if ui.inspector != nil {
@@ -62,11 +63,11 @@ extension DashboardRenderer {
         }
         sections.append(HelpSection(title: ui.timeTravel != nil ? "Other keys" : "Keys", entries: [
             ("?, h, F1", "this help"), ("q", "quit"),
-            ("Tab, 1-4", "focus a pane"), ("z, Enter", "zoom the focused pane"),
+            ("Tab, 1-4", "focus a pane"), ("z, Enter", "zoom the focused pane (arrows scroll)"),
             (":", "command palette (below)"), ("e", "event inspector"),
             ("t", "time travel"), ("T", "next theme"),
             ("p", "pause or resume the load"), ("+, -", "load rate up / down"),
-            ("Ctrl-L", "repaint the screen"), ("Esc", "unzoom / cancel / live"),
+            ("/", "filter the event tail and zoomed rows"), ("Esc", "clear filter / unzoom / cancel / live"),
             ("s", "stop or start the focused pane's projector (view goes stale)"),
             ("r", "rebuild the focused pane's projection from position 1"),
         ]))

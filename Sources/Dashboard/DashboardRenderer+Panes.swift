@@ -34,15 +34,19 @@ extension DashboardRenderer {
                  titleStyle: titleStyle, heavy: focused || highlighted)
         let inner = Rect(x: rect.x + 1, y: rect.y + 1, width: rect.width - 2, height: rect.height - 2)
         let content = Rect(x: inner.x + 1, y: inner.y, width: inner.width - 2, height: inner.height)
+        // Zoomed, the pane's lists start at the scroll offset (Up/Down, PgUp/PgDn).
+        var renderer = self
+        renderer.scroll = focused && ui.zoomed ? ui.zoomOffset : 0
+        renderer.filter = focused && ui.zoomed ? ui.filter : nil
         switch pane {
         case .shoppers:
-            if let v = s.shoppers { drawShoppers(v, in: content, into: &grid) } else { drawMissing(stale, in: content, into: &grid) }
+            if let v = s.shoppers { renderer.drawShoppers(v, in: content, into: &grid) } else { drawMissing(stale, in: content, into: &grid) }
         case .warehouse:
-            if let v = s.warehouse { drawWarehouse(v, in: content, into: &grid) } else { drawMissing(stale, in: content, into: &grid) }
+            if let v = s.warehouse { renderer.drawWarehouse(v, in: content, into: &grid) } else { drawMissing(stale, in: content, into: &grid) }
         case .finance:
-            if let v = s.finance { drawFinance(v, in: content, into: &grid) } else { drawMissing(stale, in: content, into: &grid) }
+            if let v = s.finance { renderer.drawFinance(v, in: content, into: &grid) } else { drawMissing(stale, in: content, into: &grid) }
         case .support:
-            if let v = s.support { drawSupport(v, head: s.head, in: content, into: &grid) } else { drawMissing(stale, in: content, into: &grid) }
+            if let v = s.support { renderer.drawSupport(v, head: ui.timeTravel ?? s.asOf ?? s.head, in: content, into: &grid) } else { drawMissing(stale, in: content, into: &grid) }
         }
         if stale {
             grid.restyle(inner) { style in
@@ -54,6 +58,16 @@ extension DashboardRenderer {
         }
     }
 
+    /// Rows in the pane's longest list, which bounds how far its zoomed view scrolls.
+    public static func longestList(_ pane: DashboardPane, in s: DashboardSnapshot) -> Int {
+        switch pane {
+        case .shoppers: max(s.shoppers?.catalog.count ?? 0, s.shoppers?.customers.count ?? 0)
+        case .warehouse: max(s.warehouse?.stock.count ?? 0, s.warehouse?.pickQueue.count ?? 0)
+        case .finance: s.finance?.topSkus.count ?? 0
+        case .support: max(s.support?.oldestUnpaid.count ?? 0, s.support?.cancellationReasons.count ?? 0)
+        }
+    }
+
     func drawMissing(_ stopped: Bool, in rect: Rect, into grid: inout CellGrid) {
         grid.put(stopped ? "projector stopped; no view yet (s to start)" : "not built yet", x: rect.x, y: rect.y,
                  width: rect.width, style: CellStyle(.dim), ellipsis: glyphs.ellipsis)
@@ -62,7 +76,8 @@ extension DashboardRenderer {
     // MARK: - Shoppers
 
     func drawShoppers(_ v: ShoppersView, in rect: Rect, into grid: inout CellGrid) {
-        let (catalogRect, customerRect) = twoSections(rect, leftShare: 0.58)
+        let (catalogRect, customerRect) = twoSections(
+            rect, left: 34, right: 31, needs: (2 + max(1, v.catalog.count), 2 + max(1, v.customers.count)))
         let catalog = v.catalog.map { item -> [TableCell] in
             let availStyle = item.available == 0 ? CellStyle(.bad, attributes: .bold) : item.available < 5 ? CellStyle(.warn) : CellStyle(.text)
             return [TableCell(item.sku), TableCell(item.name), TableCell(Format.money(item.priceCents)),
@@ -84,7 +99,11 @@ extension DashboardRenderer {
     // MARK: - Warehouse
 
     func drawWarehouse(_ v: WarehouseView, in rect: Rect, into grid: inout CellGrid) {
-        let (stockRect, sideRect) = twoSections(rect, leftShare: 0.6, minimumStackedRest: 4)
+        // The side's width decides how many rows its wrapped lists need; half the pane is close enough.
+        let sideWidth = max(18, rect.width / 2)
+        let sideNeeds = 2 + max(1, wrapText(v.pickQueue.joined(separator: " "), width: max(1, sideWidth)).count)
+            + max(1, wrapText(v.lowStock.joined(separator: " "), width: max(1, sideWidth)).count)
+        let (stockRect, sideRect) = twoSections(rect, left: 33, right: 18, needs: (2 + max(1, v.stock.count), sideNeeds))
         let stock = v.stock.map { line -> [TableCell] in
             let availStyle = line.available == 0 ? CellStyle(.bad, attributes: .bold) : line.available < 5 ? CellStyle(.warn, attributes: .bold) : CellStyle(.text)
             return [TableCell(line.sku), TableCell(Format.grouped(line.onHand)), TableCell(Format.grouped(line.reserved)),
@@ -117,7 +136,7 @@ extension DashboardRenderer {
     // MARK: - Finance
 
     func drawFinance(_ v: FinanceView, in rect: Rect, into grid: inout CellGrid) {
-        let (figuresRect, topRect) = twoSections(rect, leftShare: 0.45, minimumStackedRest: 3, stackedTopRows: 6)
+        let (figuresRect, topRect) = twoSections(rect, left: 24, right: 24, needs: (6, 1 + max(1, v.topSkus.count)))
         let figures: [(String, String, CellStyle)] = [
             ("Revenue", Format.money(v.revenueCents), CellStyle(.good, attributes: .bold)),
             ("Refunds", Format.money(v.refundsCents), CellStyle(.bad)),
@@ -142,7 +161,7 @@ extension DashboardRenderer {
         let peak = Double(v.topSkus.map(\.revenueCents).max() ?? 1)
         let moneyWidth = max(10, v.topSkus.map { Format.money($0.revenueCents).count }.max() ?? 0)
         let skuWidth = min(16, max(4, v.topSkus.map(\.sku.count).max() ?? 4))
-        for (i, top) in v.topSkus.enumerated() where i + 1 < topRect.height {
+        for (i, top) in v.topSkus.dropFirst(min(scroll, max(0, v.topSkus.count - 1))).enumerated() where i + 1 < topRect.height {
             let y = topRect.y + 1 + i
             var x = grid.put(Format.column(top.sku, skuWidth) + " ", x: topRect.x, y: y, style: CellStyle(.text), maxX: topRect.maxX)
             x = grid.put(Format.column(Format.money(top.revenueCents), moneyWidth, right: true) + " ", x: x, y: y, style: CellStyle(.good), maxX: topRect.maxX)
@@ -157,7 +176,8 @@ extension DashboardRenderer {
     // MARK: - Support
 
     func drawSupport(_ v: SupportView, head: UInt64, in rect: Rect, into grid: inout CellGrid) {
-        let (countsRect, restRect) = twoSections(rect, leftShare: 0.4, minimumStackedRest: 3, stackedTopRows: 5)
+        let restNeeds = 2 + max(1, v.oldestUnpaid.count) + max(1, v.cancellationReasons.count)
+        let (countsRect, restRect) = twoSections(rect, left: 22, right: 30, needs: (5, restNeeds))
         let c = v.statusCounts
         let counts: [(String, Int, ColorRole)] = [
             ("placed", c.placed, .placed), ("paid", c.paid, .paid), ("shipped", c.shipped, .shipped), ("cancelled", c.cancelled, .cancelled),
@@ -177,9 +197,13 @@ extension DashboardRenderer {
         guard !restRect.isEmpty else { return }
         var lines: [(String, CellStyle)] = [("Oldest unpaid", CellStyle(.title, attributes: .bold))]
         if v.oldestUnpaid.isEmpty { lines.append(("none", CellStyle(.dim))) }
-        for o in v.oldestUnpaid {
+        // Columns as wide as their longest entry (ids and names are short in a lesson, long
+        // under load), so that a narrow side still shows the age, the point of the list.
+        let idWidth = min(10, v.oldestUnpaid.map(\.orderId.count).max() ?? 0)
+        let customerWidth = min(10, v.oldestUnpaid.map(\.customer.count).max() ?? 0)
+        for o in v.oldestUnpaid.dropFirst(min(scroll, max(0, v.oldestUnpaid.count - 1))) {
             let age = head > o.placedAt ? head - o.placedAt : 0
-            lines.append(("\(Format.column(o.orderId, 10)) \(Format.column(o.customer, 10)) \(Format.position(o.placedAt))  \(Format.grouped(age)) ev ago", CellStyle(.warn)))
+            lines.append(("\(Format.column(o.orderId, idWidth)) \(Format.column(o.customer, customerWidth)) \(Format.position(o.placedAt))  \(Format.grouped(age)) ev ago", CellStyle(.warn)))
         }
         lines.append(("Cancellation reasons", CellStyle(.title, attributes: .bold)))
         let reasons = v.cancellationReasons.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
@@ -192,17 +216,32 @@ extension DashboardRenderer {
 
     // MARK: - Helpers
 
-    /// Splits a pane's content side by side when it is wide enough, else top and bottom.
-    func twoSections(_ rect: Rect, leftShare: Double, minimumStackedRest: Int = 3, stackedTopRows: Int? = nil) -> (Rect, Rect) {
-        if rect.width >= 70 {
-            let (l, r) = rect.splitLeft(Int(Double(rect.width) * leftShare))
+    /// Splits a pane's content in two sections: side by side when both fit their minimum
+    /// widths (`left` and `right` columns), else one above the other sharing the rows by what each
+    /// needs (`needs`: rows each would use to show everything). Neither is left out: when rows
+    /// are short each gets a fair share (at least 2 rows, a title and one line), so a short pane
+    /// still shows both sections, each saying how many more it holds.
+    func twoSections(_ rect: Rect, left: Int, right: Int, needs: (Int, Int)) -> (Rect, Rect) {
+        if rect.width >= left + right + 2 {
+            // The left side gets what it needs and at most its share; the rest is the right's.
+            let leftWidth = max(left, min(rect.width - right - 2, rect.width * left / max(1, left + right)))
+            let (l, r) = rect.splitLeft(leftWidth + 2)
             return (Rect(x: l.x, y: l.y, width: l.width - 2, height: l.height), r)
         }
-        // Too short to be useful twice: show the first section only (zoom gives more room).
-        if rect.height < 8 { return (rect, Rect(x: rect.x, y: rect.maxY, width: rect.width, height: 0)) }
-        let topRows = stackedTopRows.map { min($0, rect.height) } ?? max(rect.height - max(minimumStackedRest, rect.height / 2), min(rect.height, 2))
-        let (t, b) = rect.splitTop(topRows)
-        return (t, b)
+        let topRows = DashboardRenderer.shareRows(rect.height, needs: needs)
+        return rect.splitTop(topRows)
+    }
+
+    /// Rows for the first of two stacked sections out of `total`: each gets what it needs when
+    /// both fit; else the one that needs less keeps it (up to half), the other takes the rest.
+    static func shareRows(_ total: Int, needs: (Int, Int)) -> Int {
+        let (a, b) = (max(1, needs.0), max(1, needs.1))
+        if a + b <= total { return a }
+        if total < 4 { return total }
+        let half = total / 2
+        if a <= half { return a }
+        if b <= total - half { return total - b }
+        return half
     }
 
     struct Column {
@@ -231,7 +270,21 @@ extension DashboardRenderer {
     /// many more there are when they do not all fit. The flexible column takes the spare width.
     func drawTable(title: String, columns: [Column], rows: [[TableCell]], in rect: Rect, into grid: inout CellGrid) {
         guard rect.height > 0, rect.width > 0 else { return }
-        grid.put(title, x: rect.x, y: rect.y, width: rect.width, style: CellStyle(.title, attributes: .bold), ellipsis: glyphs.ellipsis)
+        // Rows that do not fit are counted on the title line, so every row below it is data;
+        // scrolled (a zoomed pane), the title says which rows are shown.
+        let room = max(0, rect.height - 2)
+        let kept = filter == nil ? rows : rows.filter { row in row.contains { DashboardUI.matches($0.text, filter) } }
+        let skip = min(scroll, max(0, kept.count - 1))
+        let all = kept.count
+        let rows = Array(kept.dropFirst(skip))
+        let title = filter.map { title + "  \"\($0)\"" } ?? title
+        let hidden = rows.count > room ? rows.count - room : 0
+        let x = grid.put(title, x: rect.x, y: rect.y, width: rect.width, style: CellStyle(.title, attributes: .bold), ellipsis: glyphs.ellipsis)
+        if skip > 0 {
+            grid.put("  rows \(skip + 1)-\(skip + min(room, rows.count)) of \(Format.grouped(all))", x: x, y: rect.y, style: CellStyle(.dim), maxX: rect.maxX)
+        } else if hidden > 0 {
+            grid.put("  +\(Format.grouped(hidden)) more", x: x, y: rect.y, style: CellStyle(.dim), maxX: rect.maxX)
+        }
         guard rect.height > 1 else { return }
         var widths = columns.map(\.width)
         let fixed = widths.reduce(0, +) + columns.count - 1
@@ -255,19 +308,13 @@ extension DashboardRenderer {
             }
         }
         drawRow(columns.map { ($0.header, CellStyle(.dim, attributes: .underline)) }, y: rect.y + 1)
-        let room = rect.height - 2
         guard room > 0 else { return }
         if rows.isEmpty {
             grid.put("none yet", x: rect.x, y: rect.y + 2, style: CellStyle(.dim), maxX: rect.maxX)
             return
         }
-        let overflow = rows.count > room
-        let shown = overflow ? room - 1 : rows.count
-        for (i, row) in rows.prefix(shown).enumerated() {
+        for (i, row) in rows.prefix(room).enumerated() {
             drawRow(row.map { ($0.text, $0.style ?? CellStyle(.text)) }, y: rect.y + 2 + i)
-        }
-        if overflow {
-            grid.put("+\(Format.grouped(rows.count - shown)) more", x: rect.x, y: rect.y + 2 + shown, style: CellStyle(.dim), maxX: rect.maxX)
         }
     }
 }

@@ -6,6 +6,10 @@ import Terminal
 /// anything and lets tests assert on the screen without a terminal.
 public struct DashboardRenderer: Sendable {
     public var glyphs: Glyphs
+    /// Rows the zoomed pane's lists are scrolled by, while drawing that pane.
+    var scroll = 0
+    /// The `/` filter for the zoomed pane's table rows, while drawing that pane.
+    var filter: String?
 
     public init(glyphs: Glyphs) {
         self.glyphs = glyphs
@@ -20,7 +24,7 @@ public struct DashboardRenderer: Sendable {
         var grid = CellGrid(width: width, height: height, asciiOnly: glyphs.isASCII)
         let layout = DashboardLayout(
             width: width, height: height, ui: ui, projectorCount: snapshot.projectors.count,
-            narrationLines: snapshot.narration.map { $0.lines.count })
+            narrationLines: snapshot.narration.map { $0.lines.count }, narrationTarget: snapshot.narration?.target ?? .none)
         if layout.mode == .tooSmall {
             drawTooSmall(into: &grid)
             return grid
@@ -39,16 +43,16 @@ public struct DashboardRenderer: Sendable {
             drawInspector(inspector, events: inspectorEvents, head: snapshot.head, in: rect, into: &grid)
         }
         if let rect = layout.narration, let narration = snapshot.narration {
-            drawNarration(narration, in: rect, into: &grid)
+            drawNarration(narration, offset: ui.narrationOffset, in: rect, into: &grid)
         }
         if let rect = layout.projectors {
             drawProjectors(snapshot, ui: ui, highlighted: target == .projectors, in: rect, into: &grid)
         }
         if let rect = layout.eventTail {
-            drawEventTail(snapshot.recentEvents, highlighted: target == .eventTail, in: rect, into: &grid)
+            drawEventTail(snapshot.recentEvents, filter: ui.filter, highlighted: target == .eventTail, in: rect, into: &grid)
         }
         drawMessage(snapshot, ui: ui, in: layout.message, into: &grid)
-        drawHints(ui, in: layout.hints, into: &grid)
+        drawHints(ui, walkthrough: snapshot.narration != nil, in: layout.hints, into: &grid)
         if ui.showHelp { drawHelp(ui, walkthrough: snapshot.narration != nil, into: &grid) }
         return grid
     }
@@ -99,8 +103,9 @@ public struct DashboardRenderer: Sendable {
         case .paused: load = "load PAUSED"
         case .off: load = s.readOnly ? "read-only" : "no load"
         }
-        // Watching: the load shown is the writer's, as its endpoint last reported it.
-        if s.readOnly { load = "WATCH " + load }
+        // Watching: the load shown is the writer's, as its endpoint last reported it; with no
+        // writer there is no load and nothing is made durable, and the line says so.
+        if s.readOnly { load = s.writerGone ? "WATCH" : "WATCH " + load }
         let sep = " " + glyphs.separator + " "
         // Watching another process's log: its command rates and commit latency live in that
         // process, so they are left out rather than shown as zeros.
@@ -110,7 +115,7 @@ public struct DashboardRenderer: Sendable {
             "ev \(Format.rate(s.eventsPerSecond))/s",
             s.readOnly ? "" : "p99 \(Format.milliseconds(s.appendP99Milliseconds))",
             load,
-            s.durability,
+            s.writerGone ? "NO WRITER: commands refused" : s.durability,
             "theme \(s.themeName)",
             s.dataFolder,
         ]
@@ -127,12 +132,16 @@ public struct DashboardRenderer: Sendable {
     }
 
     func drawSparklines(_ s: DashboardSnapshot, in rect: Rect, into grid: inout CellGrid) {
-        let items: [(String, [Double], String, ColorRole)] = [
-            ("cmd/s", s.history.commandsAccepted, Format.rate(s.commandsAcceptedPerSecond), .good),
-            ("rej/s", s.history.commandsRejected, Format.rate(s.commandsRejectedPerSecond), .bad),
-            ("ev/s", s.history.events, Format.rate(s.eventsPerSecond), .accent),
-            ("p99", s.history.appendP99Milliseconds, Format.milliseconds(s.appendP99Milliseconds), .warn),
-        ]
+        // Watching another process's log, only the event rate can be known here (from the
+        // head); the writer's command rates and latency are left out, as in the status line.
+        let items: [(String, [Double], String, ColorRole)] = s.readOnly
+            ? [("ev/s", s.history.events, Format.rate(s.eventsPerSecond), .accent)]
+            : [
+                ("cmd/s", s.history.commandsAccepted, Format.rate(s.commandsAcceptedPerSecond), .good),
+                ("rej/s", s.history.commandsRejected, Format.rate(s.commandsRejectedPerSecond), .bad),
+                ("ev/s", s.history.events, Format.rate(s.eventsPerSecond), .accent),
+                ("p99", s.history.appendP99Milliseconds, Format.milliseconds(s.appendP99Milliseconds), .warn),
+            ]
         let slot = rect.width / items.count
         for (i, item) in items.enumerated() {
             let x0 = rect.x + i * slot
@@ -198,14 +207,19 @@ public struct DashboardRenderer: Sendable {
         }
     }
 
-    func drawEventTail(_ events: [EventLine], highlighted: Bool, in rect: Rect, into grid: inout CellGrid) {
-        grid.box(rect, glyphs: glyphs, style: borderStyle(focused: false, highlighted: highlighted), title: "Events",
+    func drawEventTail(_ events: [EventLine], filter: String? = nil, highlighted: Bool, in rect: Rect, into grid: inout CellGrid) {
+        let title = filter.map { "Events  filter \"\($0)\"" } ?? "Events"
+        grid.box(rect, glyphs: glyphs, style: borderStyle(focused: false, highlighted: highlighted), title: title,
                  titleStyle: titleStyle(focused: false, highlighted: highlighted), heavy: highlighted)
         let inner = rect.inner
         guard inner.height > 0 else { return }
-        let shown = events.suffix(inner.height)
+        let matching = events.filter { e in
+            DashboardUI.matches(e.type, filter) || DashboardUI.matches(e.stream, filter) || DashboardUI.matches(e.summary, filter)
+        }
+        let shown = matching.suffix(inner.height)
         if shown.isEmpty {
-            grid.put("no events yet", x: inner.x + 1, y: inner.y, style: CellStyle(.dim), maxX: inner.maxX)
+            grid.put(events.isEmpty ? "no events yet" : "no recent event matches the filter (Esc clears it)",
+                     x: inner.x + 1, y: inner.y, style: CellStyle(.dim), maxX: inner.maxX)
         }
         for (i, e) in shown.enumerated() {
             drawEventLine(e, x: inner.x, y: inner.y + i, maxX: inner.maxX, selected: false, into: &grid)
@@ -214,9 +228,14 @@ public struct DashboardRenderer: Sendable {
 
     func drawEventLine(_ e: EventLine, x: Int, y: Int, maxX: Int, selected: Bool, into grid: inout CellGrid) {
         let extra: TextAttributes = selected ? .reverse : []
-        var col = grid.put(Format.column(Format.position(e.position), 12, right: true) + "  ", x: x, y: y, style: CellStyle(.dim, attributes: extra), maxX: maxX)
-        col = grid.put(Format.column(e.type, 18), x: col, y: y, style: CellStyle(DashboardRenderer.role(forEventType: e.type), attributes: extra.union(.bold)), maxX: maxX)
-        col = grid.put(Format.column(e.stream, 18) + " ", x: col, y: y, style: CellStyle(.text, attributes: extra), maxX: maxX)
+        // Narrow lines give the summary (what happened) the columns the padding would take.
+        let wide = maxX - x >= 100
+        let position = Format.position(e.position)
+        var col = grid.put(Format.column(position, wide ? 12 : max(7, position.count), right: true) + "  ", x: x, y: y, style: CellStyle(.dim, attributes: extra), maxX: maxX)
+        col = grid.put(Format.column(e.type, wide ? 18 : 17) + (wide ? "" : " "), x: col, y: y, style: CellStyle(DashboardRenderer.role(forEventType: e.type), attributes: extra.union(.bold)), maxX: maxX)
+        // The stream and the event's version in it: `order-o-1 v2` is that order's second event.
+        let stream = e.version > 0 ? "\(e.stream) v\(e.version)" : e.stream
+        col = grid.put(Format.column(stream, wide ? 22 : 18) + " ", x: col, y: y, style: CellStyle(.text, attributes: extra), maxX: maxX)
         let summaryWidth = maxX - col
         if summaryWidth > 0 {
             grid.put(Format.column(e.summary, summaryWidth), x: col, y: y, width: summaryWidth, style: CellStyle(.text, attributes: extra), ellipsis: glyphs.ellipsis)
@@ -243,24 +262,81 @@ public struct DashboardRenderer: Sendable {
         grid.box(detailBox, glyphs: glyphs, title: "Selected event")
         let d = detailBox.inner
         guard let e = events.first(where: { $0.position == state.cursor }) else { return }
-        var lines: [(String, CellStyle)] = [
-            ("position \(Format.position(e.position))   stream \(e.stream)", CellStyle(.text, attributes: .bold)),
-            ("type     \(e.type)", CellStyle(DashboardRenderer.role(forEventType: e.type), attributes: .bold)),
-        ]
-        let details = e.details.isEmpty ? [e.summary] : e.details
-        lines += details.map { ("  " + $0, CellStyle(.text)) }
+        // Each field once (the details carry position, stream and version, type, time, command
+        // and data); a long line, the data above all, wraps under its value instead of being cut.
+        let details = e.details.isEmpty
+            ? ["position  \(e.position)", "stream    \(e.stream)", "type      \(e.type)", "summary   \(e.summary)"] : e.details
+        var lines: [(String, CellStyle)] = []
+        let room = max(10, d.width - 1)
+        for detail in details {
+            let isType = detail.hasPrefix("type ")
+            let style = isType ? CellStyle(DashboardRenderer.role(forEventType: e.type), attributes: .bold) : CellStyle(.text)
+            let label = String(detail.prefix { $0 != " " })
+            let value = detail.dropFirst(label.count).drop { $0 == " " }
+            let indent = min(10, detail.count - value.count)
+            let wrapped = DashboardRenderer.hardWrap(String(value), width: room - indent)
+            for (i, part) in wrapped.enumerated() {
+                lines.append(((i == 0 ? String(detail.prefix(indent)) : String(repeating: " ", count: indent)) + part, style))
+            }
+        }
+        if lines.count > d.height, d.height > 0 {
+            lines = Array(lines.prefix(d.height - 1)) + [("+\(lines.count - d.height + 1) more lines", CellStyle(.dim))]
+        }
         grid.lines(lines, in: d, ellipsis: glyphs.ellipsis)
     }
 
-    func drawNarration(_ n: Narration, in rect: Rect, into grid: inout CellGrid) {
+    /// Splits `text` into lines of at most `width` characters, at spaces or commas where it
+    /// can (JSON has few spaces), else anywhere.
+    static func hardWrap(_ text: String, width: Int) -> [String] {
+        guard width > 0, text.count > width else { return [text] }
+        var lines: [String] = []
+        var rest = Substring(text)
+        while rest.count > width {
+            let head = rest.prefix(width)
+            var cut = head.count
+            if let i = head.lastIndex(where: { $0 == " " || $0 == "," }), head.distance(from: head.startIndex, to: i) > width / 2 {
+                cut = head.distance(from: head.startIndex, to: i) + 1
+            }
+            lines.append(String(rest.prefix(cut)))
+            rest = rest.dropFirst(cut)
+        }
+        if !rest.isEmpty { lines.append(String(rest)) }
+        return lines
+    }
+
+    /// The narration box: as many lines as fit from `offset` on; when there are more above or
+    /// below, the bottom border says so and which keys page, so no text is silently cut.
+    func drawNarration(_ n: Narration, offset: Int, in rect: Rect, into grid: inout CellGrid) {
         grid.fill(rect)
         grid.box(rect, glyphs: glyphs, style: CellStyle(.accent, attributes: .bold), title: n.title,
                  titleStyle: CellStyle(.accent, attributes: [.bold, .reverse]))
         let inner = rect.inner
-        grid.lines(n.lines.map { ($0, CellStyle(.text)) }, in: Rect(x: inner.x + 1, y: inner.y, width: inner.width - 2, height: inner.height), ellipsis: glyphs.ellipsis)
+        guard inner.height > 0 else { return }
+        let start = DashboardRenderer.narrationStart(offset: offset, lines: n.lines.count, rows: inner.height)
+        grid.lines(n.lines.dropFirst(start).map { ($0, CellStyle(.text)) },
+                   in: Rect(x: inner.x + 1, y: inner.y, width: inner.width - 2, height: inner.height), ellipsis: glyphs.ellipsis)
+        let below = n.lines.count - start - inner.height
+        guard start > 0 || below > 0 else { return }
+        var marker = " lines \(start + 1)-\(min(n.lines.count, start + inner.height)) of \(n.lines.count)"
+        if below > 0 { marker += "  " + (glyphs.isASCII ? "v" : "▼") + " more: Down/PgDn" }
+        if start > 0 { marker += "  " + (glyphs.isASCII ? "^" : "▲") + " Up/PgUp" }
+        marker += " "
+        let x = max(rect.x + 1, rect.maxX - 1 - CellGrid.displayWidth(marker))
+        grid.put(marker, x: x, y: rect.maxY - 1, style: CellStyle(.accent, attributes: [.bold, .reverse]), maxX: rect.maxX - 1)
+    }
+
+    /// The first narration line shown: `offset`, kept where the last page is still full.
+    public static func narrationStart(offset: Int, lines: Int, rows: Int) -> Int {
+        max(0, min(offset, lines - rows))
     }
 
     func drawMessage(_ s: DashboardSnapshot, ui: DashboardUI, in rect: Rect, into grid: inout CellGrid) {
+        if let input = ui.filterInput {
+            let x = grid.put("/", x: rect.x, y: rect.y, style: CellStyle(.focus, attributes: .bold))
+            let end = grid.put(String(input.suffix(max(1, rect.width - 3))), x: x, y: rect.y, style: CellStyle(.text), maxX: rect.maxX)
+            grid.put(" ", x: end, y: rect.y, style: CellStyle(.text, attributes: .reverse), maxX: rect.maxX)
+            return
+        }
         if let input = ui.palette {
             let x = grid.put(":", x: rect.x, y: rect.y, style: CellStyle(.focus, attributes: .bold))
             // Show the end of a long input: that is where the user is typing.
@@ -297,13 +373,20 @@ public struct DashboardRenderer: Sendable {
     }
 
     /// The hints for the current mode, most important first.
-    static func hints(_ ui: DashboardUI) -> [Hint] {
+    static func hints(_ ui: DashboardUI, walkthrough: Bool = false) -> [Hint] {
         if ui.showHelp { return [Hint("any key", "closes help")] }
+        // A walkthrough's own keys come first wherever they work (see WalkthroughKeys).
+        if walkthrough && ui.palette == nil && ui.inspector == nil {
+            let moves = ui.timeTravel == nil ? [Hint("n/Right", "next step", "next"), Hint("b/Left", "back", "back")]
+                : [Hint("n", "next step", "next"), Hint("b", "back")]
+            return moves + [Hint("Up/Down", "more text", "more")] + hints(ui).filter { $0.key != "Left/Right" || ui.timeTravel != nil }
+        }
         if ui.palette != nil {
             return [Hint("Enter", "submit"), Hint("Esc", "cancel"), Hint("F1", "help"), Hint("e.g.", "place alice MUG:2"),
                     Hint("Backspace", "delete", "del")]
         }
         if ui.inspector?.gotoInput != nil { return [Hint("digits", "position"), Hint("Enter", "go"), Hint("Esc", "cancel")] }
+        if ui.filterInput != nil { return [Hint("Enter", "filter"), Hint("Esc", "cancel"), Hint("text", "type, stream or words")] }
         if ui.inspector != nil {
             return [Hint("Esc", "close"), Hint("Up/Down", "move"), Hint("g", "go to position", "go to"), Hint("?", "help"),
                     Hint("PgUp/PgDn", "page"), Hint("Home/End", "first/last", "ends")]
@@ -315,7 +398,7 @@ public struct DashboardRenderer: Sendable {
         // The most used first (quit, help, focus, commands, time travel, events): a narrow line
         // drops hints from the end, so what goes is what is needed least.
         var h = [Hint("q", "quit"), Hint("?", "help"), Hint("Tab/1-4", "focus"), Hint(":", "command", "cmd"), Hint("t", "time travel", "time")]
-        h += [Hint("e", "events"), Hint("z", "zoom"), Hint("s", "stop/start", "stop"), Hint("r", "rebuild"), Hint("p", "pause")]
+        h += [Hint("e", "events"), Hint("z", "zoom"), Hint("/", "filter"), Hint("s", "stop/start", "stop"), Hint("r", "rebuild"), Hint("p", "pause")]
         h += [Hint("+/-", "rate"), Hint("T", "theme")]
         return h
     }
@@ -323,8 +406,8 @@ public struct DashboardRenderer: Sendable {
     /// The key-hint line. Degrades in steps rather than cutting a hint in half: full words, then
     /// short words, then as many hints as fit, in order, so the most used (listed first) stay.
     /// `?` lists every key, so a dropped hint is never a hidden key.
-    func drawHints(_ ui: DashboardUI, in rect: Rect, into grid: inout CellGrid) {
-        let hints = DashboardRenderer.hints(ui)
+    func drawHints(_ ui: DashboardUI, walkthrough: Bool, in rect: Rect, into grid: inout CellGrid) {
+        let hints = DashboardRenderer.hints(ui, walkthrough: walkthrough)
         func width(_ short: Bool, gap: Int) -> Int {
             hints.reduce(0) { $0 + $1.key.count + 1 + (short ? $1.short : $1.long).count } + gap * (hints.count - 1)
         }

@@ -21,6 +21,8 @@ public final class DashboardSession {
     private var timeTravelViews: (position: UInt64, views: DashboardViews?, computing: String?)?
     private var inspectorEvents: (from: UInt64, count: Int, head: UInt64, events: [EventLine])?
     private var lastFrame: FrameInputs?
+    private var travelTail: (position: UInt64, events: [EventLine])?
+    private var lastSize = (width: 0, height: 0)
 
     /// Everything a frame depends on; equal inputs mean an identical frame.
     private struct FrameInputs: Equatable {
@@ -49,7 +51,10 @@ public final class DashboardSession {
     /// key shows its effect at once rather than at the next tick.
     public func handle(_ key: Key) {
         if key == .resize { return }
-        guard let action = ui.handle(key, head: snapshot.head) else { return }
+        let action = ui.handle(key, head: snapshot.head)
+        // A zoomed pane scrolls no further than its longest list's last row.
+        ui.zoomOffset = min(ui.zoomOffset, max(0, DashboardRenderer.longestList(ui.focus, in: snapshot) - 1))
+        guard let action else { return }
         execute(action)
     }
 
@@ -64,7 +69,7 @@ public final class DashboardSession {
             cycleTheme()
         case .timeTravel(let position):
             // Views are fetched lazily in frame(), once per position.
-            if position == nil { timeTravelViews = nil }
+            if position == nil { timeTravelViews = nil; travelTail = nil }
         case .inspect:
             // The inspector's window is fetched in frame(), where its size is known.
             break
@@ -92,13 +97,44 @@ public final class DashboardSession {
         }
     }
 
+    /// Pages a walkthrough's narration by `delta` lines (negative: up), within its text.
+    public func scrollNarration(_ delta: Int) {
+        guard let lines = snapshot.narration?.lines.count else { return }
+        let layout = DashboardLayout(
+            width: lastSize.width, height: lastSize.height, ui: ui, projectorCount: snapshot.projectors.count,
+            narrationLines: lines, narrationTarget: snapshot.narration?.target ?? .none)
+        let rows = max(1, (layout.narration?.height ?? 3) - 2)
+        ui.narrationOffset = max(0, min(ui.narrationOffset + delta, lines - rows))
+    }
+
+    /// Back to the narration's first line (a new step).
+    public func resetNarration() { ui.narrationOffset = 0 }
+
+    /// Rows of narration text on screen, for paging by a page.
+    public var narrationPage: Int {
+        let layout = DashboardLayout(
+            width: lastSize.width, height: lastSize.height, ui: ui, projectorCount: snapshot.projectors.count,
+            narrationLines: snapshot.narration?.lines.count, narrationTarget: snapshot.narration?.target ?? .none)
+        return max(1, (layout.narration?.height ?? 3) - 2)
+    }
+
+    /// Focuses a pane, as its number key does (a walkthrough brings the pane it is about into view).
+    public func focus(_ pane: DashboardPane) { ui.focus = pane }
+
     /// Renders a frame of the given size, or returns nil when it would equal the last one:
     /// then nothing needs computing, diffing or sending.
     public func frame(width: Int, height: Int) -> CellGrid? {
+        lastSize = (width, height)
         var shown = snapshot
         shown.themeName = theme.name
         var shownUI = ui
         if let position = ui.timeTravel {
+            // The event tail shows the events up to the travel position, the ones the views are folded from.
+            if travelTail?.position != position {
+                let count = Int(min(position, 32))
+                travelTail = (position, count > 0 ? dataSource.events(from: position - UInt64(count) + 1, count: count) : [])
+            }
+            shown.recentEvents = travelTail?.events ?? []
             // Asked again every frame while the source is still folding: the screen shows the
             // progress and never waits for the fold.
             if timeTravelViews?.position != position || timeTravelViews?.computing != nil {
@@ -122,7 +158,7 @@ public final class DashboardSession {
         if let inspector = ui.inspector {
             let layout = DashboardLayout(
                 width: width, height: height, ui: ui, projectorCount: shown.projectors.count,
-                narrationLines: shown.narration.map { $0.lines.count })
+                narrationLines: shown.narration.map { $0.lines.count }, narrationTarget: shown.narration?.target ?? .none)
             let window = layout.inspectorWindow(cursor: inspector.cursor, head: shown.head)
             // Refetch when the window moves, or when the head moves while the window reaches it.
             let reachesHead = window.from + UInt64(window.count) > (inspectorEvents?.head ?? 0)

@@ -39,6 +39,9 @@ public struct DashboardSnapshot: Sendable, Equatable {
     public var readOnly: Bool
     /// A guided walkthrough's current step, shown in its own panel.
     public var narration: Narration?
+    /// Watch mode: no writer answers on the log's endpoint (it was stopped or crashed), so
+    /// nothing is being made durable and commands are refused.
+    public var writerGone = false
 
     public init(
         dataFolder: String = "", head: UInt64 = 0,
@@ -96,13 +99,16 @@ public struct EventLine: Sendable, Equatable {
     /// The event type's name, e.g. `OrderPlaced`.
     public var type: String
     public var stream: String
+    /// The event's version in its stream (1 for the stream's first event); 0 when unknown.
+    public var version: UInt64
     /// One line: `alice MUG:2 $25.98`.
     public var summary: String
     /// The decoded fields, one per line (`sku: MUG`), for the inspector's detail box.
     public var details: [String]
 
-    public init(position: UInt64, type: String, stream: String, summary: String, details: [String] = []) {
+    public init(position: UInt64, type: String, stream: String, summary: String, details: [String] = [], version: UInt64 = 0) {
         self.position = position
+        self.version = version
         self.type = type
         self.stream = stream
         self.summary = summary

@@ -1,3 +1,4 @@
+import Foundation
 import Terminal
 
 /// The dashboard's interaction state and its key handling, with no terminal attached: a key
@@ -16,6 +17,22 @@ public struct DashboardUI: Sendable, Equatable {
     public var timeTravel: UInt64?
     /// A one-line note shown until the next key (results of actions, refusals).
     public var message: String?
+    /// The first line of a walkthrough's narration shown; it pages with Up/Down, PgUp/PgDn.
+    public var narrationOffset = 0
+    /// Rows scrolled past in the zoomed pane's lists (Up/Down, PgUp/PgDn, Home); the session
+    /// keeps it within the pane's longest list.
+    public var zoomOffset = 0
+    public static let zoomPage = 10
+    /// The `/` filter: the event tail and the zoomed pane's rows show only what contains it
+    /// (any case); nil shows everything. `filterInput` is the text while it is typed.
+    public var filter: String?
+    public var filterInput: String?
+
+    /// Whether `text` passes the filter.
+    public static func matches(_ text: String, _ filter: String?) -> Bool {
+        guard let filter, !filter.isEmpty else { return true }
+        return text.range(of: filter, options: .caseInsensitive) != nil
+    }
 
     /// The event inspector: a selected position and, while typing after `g`, the position input.
     public struct Inspector: Sendable, Equatable {
@@ -44,6 +61,7 @@ public struct DashboardUI: Sendable, Equatable {
             return nil
         }
         if palette != nil { return handlePalette(key) }
+        if filterInput != nil { return handleFilterInput(key) }
         if inspector != nil { return handleInspector(key, head: head) }
         if timeTravel != nil, let action = handleTimeTravel(key, head: head) { return action }
         return handleNormal(key, head: head)
@@ -55,19 +73,34 @@ public struct DashboardUI: Sendable, Equatable {
         case .char("q"), .control("c"): return .quit
         case .tab, .right:
             focus = DashboardPane(rawValue: (focus.rawValue + 1) % 4)!
+            zoomOffset = 0
             return nil
         case .backTab, .left:
             focus = DashboardPane(rawValue: (focus.rawValue + 3) % 4)!
+            zoomOffset = 0
             return nil
         case .char("1"), .char("2"), .char("3"), .char("4"):
             if case .char(let c) = key, let n = c.wholeNumberValue { focus = DashboardPane(rawValue: n - 1)! }
+            zoomOffset = 0
             return nil
         case .char("z"), .enter:
             zoomed.toggle()
+            zoomOffset = 0
             return nil
         case .escape:
+            // Esc takes back the last thing done: first the filter, then the zoom.
+            if filter != nil { filter = nil; return nil }
             zoomed = false
+            zoomOffset = 0
             return nil
+        case .char("/"):
+            filterInput = filter ?? ""
+            return nil
+        case .up where zoomed: zoomOffset = max(0, zoomOffset - 1); return nil
+        case .down where zoomed: zoomOffset += 1; return nil
+        case .pageUp where zoomed: zoomOffset = max(0, zoomOffset - DashboardUI.zoomPage); return nil
+        case .pageDown where zoomed: zoomOffset += DashboardUI.zoomPage; return nil
+        case .home where zoomed: zoomOffset = 0; return nil
         case .char("?"), .char("h"), .function(1):
             showHelp = true
             return nil
@@ -114,6 +147,30 @@ public struct DashboardUI: Sendable, Equatable {
         let clamped = min(max(1, target), max(1, head))
         timeTravel = clamped
         return .timeTravel(to: clamped)
+    }
+
+    private mutating func handleFilterInput(_ key: Key) -> DashboardAction? {
+        guard var text = filterInput else { return nil }
+        switch key {
+        case .escape:
+            filterInput = nil
+            return nil
+        case .enter:
+            filterInput = nil
+            filter = text.isEmpty ? nil : text
+            zoomOffset = 0
+            message = filter.map { "filter \"\($0)\": the event tail and the zoomed pane show what contains it (Esc clears)" } ?? "filter cleared"
+            return nil
+        case .backspace, .delete:
+            if !text.isEmpty { text.removeLast() }
+        case .char(let c):
+            let control = c.unicodeScalars.contains { $0.properties.generalCategory == .control }
+            if !control && text.count < 64 { text.append(c) }
+        default:
+            break
+        }
+        filterInput = text
+        return nil
     }
 
     private mutating func handlePalette(_ key: Key) -> DashboardAction? {

@@ -96,7 +96,7 @@ public final class ShopDashboardSource: DashboardDataSource {
         } else if system.writer == nil {
             (load, loadRate) = writerLoad(now: now)
         }
-        return DashboardSnapshot(
+        var snapshot = DashboardSnapshot(
             dataFolder: dataFolder, head: head,
             commandsAcceptedPerSecond: accepted, commandsRejectedPerSecond: rejected, eventsPerSecond: events,
             appendP99Milliseconds: stats?.appendP99Milliseconds ?? 0,
@@ -110,6 +110,8 @@ public final class ShopDashboardSource: DashboardDataSource {
                 ?? statuses.first { $0.error != nil }.map { "error: the \($0.name) projector stopped: \($0.error!) (s starts it again)" }
                 ?? system.snapshots?.allNotices.last,
             readOnly: system.writer == nil)
+        snapshot.writerGone = system.writer == nil && meters.withLock { $0.writerLoad.map { $0.state == .off } ?? false }
+        return snapshot
     }
 
     private func recentEvents(head: UInt64) -> [EventLine] {
@@ -236,7 +238,8 @@ public final class ShopDashboardSource: DashboardDataSource {
             if let id = record.commandId { extra.append("command   \(id)") }
             extra.append("data      \(event.dataJSON)")
         }
-        return EventLine(position: record.position, type: type, stream: stream, summary: summary(event), details: extra)
+        return EventLine(position: record.position, type: type, stream: stream, summary: summary(event), details: extra,
+                         version: record.streamVersion)
     }
 
     static func summary(_ event: ShopEvent) -> String {

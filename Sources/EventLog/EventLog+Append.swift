@@ -168,7 +168,7 @@ extension EventLog {
         defer { writer = w }
         if let failure = w.failure {
             let refusal = LogError(
-                .writerFailed, "appends are refused since an earlier write failed (\(failure.message)); reopen the log",
+                .writerFailed, "appends are refused since an earlier write failed (\(failure.message)), until the tail is checked again (the writer retries) or the log is reopened",
                 file: failure.file)
             for p in group { p.completion(.failure(refusal)) }
             return
@@ -302,11 +302,11 @@ extension EventLog {
         if options.durability == .full { try io.fdatasync(w.fd, path: path) }
         w.segmentSize += Int64(buffer.count)
         w.lastKind = .events
-        let chunk = buffer.chunk(firstPosition: first)
+        // The commit's own memory becomes the tail's chunk: no copy.
+        let chunk = buffer.takeChunk(firstPosition: first)
         let end = TailEnd(segment: w.segmentFirst, offset: w.segmentSize, lastPosition: last)
         publish(chunk, tailEnd: end)
         headPublisher?.publish(HeadFile.Value(segment: end.segment, offset: end.offset, lastPosition: end.lastPosition))
-        buffer.removeAll()
         for (p, r) in inFlight { p.completion(.success(r)) }
         inFlight.removeAll()
     }
@@ -333,9 +333,10 @@ extension EventLog {
 
     /// A write failed: cut the file back to its last durable size, and make the cut durable, so
     /// no partial commit stays on disk; refuse everything in flight, and refuse all appends
-    /// until the log is reopened (the state of the page cache after a failed fdatasync is
-    /// unknowable, so guessing is worse). Followers never saw the bytes: the durable head they
-    /// read was not moved.
+    /// until `recoverFromFailure` has checked the tail again from the file, or the log is
+    /// reopened (the state of the page cache after a failed fdatasync is unknowable, so
+    /// guessing is worse). Followers never saw the bytes: the durable head they read was not
+    /// moved.
     private func fail(_ w: inout WriterState, _ error: LogError, inFlight: [(PendingAppend, AppendResult)], rest: [PendingAppend]) {
         let path = segmentPath(w.segmentFirst)
         if (try? io.ftruncate(w.fd, w.segmentSize, path: path)) != nil {

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import DequeModule
 import Foundation
 
 extension EventLog {
@@ -112,7 +113,7 @@ extension EventLog {
         return try readChunkFromDisk(from: position, limit: limit)
     }
 
-    static func tailChunk(containing position: UInt64, in tail: [LogChunk]) -> LogChunk? {
+    static func tailChunk(containing position: UInt64, in tail: Deque<LogChunk>) -> LogChunk? {
         guard let first = tail.first, let last = tail.last,
               position >= first.firstPosition, position <= last.lastPosition else { return nil }
         var lo = 0, hi = tail.count - 1
@@ -126,16 +127,21 @@ extension EventLog {
     /// Reads up to about a megabyte of whole records from `position` on, from the segment files,
     /// into a chunk of their own (a subscription keeps it while the scan buffer is reused).
     func readChunkFromDisk(from position: UInt64, limit: UInt64) throws -> LogChunk {
-        var bytes: [UInt8] = []
+        let storage = ChunkStorage(capacity: 64 << 10)
+        var count = 0
         var offsets: [Int32] = []
         var first: UInt64 = 0
         _ = try scanDisk(from: position, through: limit) { record in
             if offsets.isEmpty { first = record.position }
-            offsets.append(Int32(bytes.count))
-            bytes.append(contentsOf: record.rawRecord)
-            return bytes.count < 1 << 20
+            offsets.append(Int32(count))
+            let raw = record.rawRecord
+            storage.reserve(count + raw.count, used: count)
+            (storage.base + count).copyMemory(from: raw.baseAddress!, byteCount: raw.count)
+            count += raw.count
+            return count < 1 << 20
         }
-        return LogChunk(firstPosition: first, bytes: bytes, offsets: offsets)
+        storage.shrink(to: count)
+        return LogChunk(firstPosition: first, storage: storage, start: 0, count: count, offsets: offsets)
     }
 
     // MARK: Publishing and waiting
@@ -146,12 +152,9 @@ extension EventLog {
             if let chunk {
                 s.tail.append(chunk)
                 s.tailBytes += chunk.byteCount
-                var drop = 0
-                while s.tailBytes > options.tailBudgetBytes && drop < s.tail.count {
-                    s.tailBytes -= s.tail[drop].byteCount
-                    drop += 1
+                while s.tailBytes > options.tailBudgetBytes, let oldest = s.tail.popFirst() {
+                    s.tailBytes -= oldest.byteCount
                 }
-                if drop > 0 { s.tail.removeFirst(drop) }
             }
             s.tailEnd = tailEnd
             headValue.store(tailEnd.lastPosition, ordering: .releasing)

@@ -45,11 +45,52 @@ extension EventLog: EventStore {
         return head > position
     }
 
-    /// The append session of the file log is commit leadership: while a session holds it, no
-    /// other thread commits, so the head cannot move under the session's decisions. Batches that
-    /// other threads queue meanwhile are committed when the session ends.
-    public func withAppendSession<R>(_ body: (any AppendSession) throws -> R) throws -> R {
-        if isReadOnly { throw LogError(.invalidArgument, "the log is open read-only", file: directory) }
+    /// After a failed write the writer refuses appends (see `fail`); this checks the tail again
+    /// and takes appends once it is whole: the file is cut back to the last durable commit
+    /// (again, in case that cut failed too), the tail is scanned and repaired exactly as on
+    /// open (a head mark is written and synced: the first test of the disk), and the durable
+    /// head found must be the acknowledged one. On a disk that is still full, that fails and the
+    /// log goes on refusing, with the new error.
+    public func recoverFromFailure() -> StoreError? {
+        if isReadOnly { return nil }
+        guard takeLeadership() else { return LogError(.closed, "the log is closed", file: directory) }
+        defer { lead() }
+        guard var w = writer.take() else { return LogError(.closed, "the log is closed", file: directory) }
+        defer { writer = w }
+        guard let failure = w.failure else { return nil }
+        let path = segmentPath(w.segmentFirst)
+        do {
+            try io.ftruncate(w.fd, w.segmentSize, path: path)
+            try io.fsync(w.fd, path: path)
+            let recovered = try Recovery.openTail(directory: directory, io: io, repair: true)
+            guard recovered.report.head == head else {
+                io.close(recovered.fd)
+                return LogError(
+                    .corruption,
+                    "after the failed write (\(failure.message)) the log ends at position \(recovered.report.head), but \(head) was acknowledged; refusing appends (reopen the log to see why)",
+                    file: directory)
+            }
+            io.close(w.fd)
+            w = WriterState(
+                fd: recovered.fd, segmentFirst: recovered.segments.last!, segmentSize: recovered.tailEnd.offset,
+                lastKind: recovered.lastKind)
+            shared.withLock { s in
+                s.segments = recovered.segments
+                s.tailEnd = recovered.tailEnd
+            }
+            let end = recovered.tailEnd
+            headPublisher?.publish(HeadFile.Value(segment: end.segment, offset: end.offset, lastPosition: end.lastPosition))
+            return nil
+        } catch {
+            let e = error as? LogError ?? LogError(.io, "\(error)")
+            w.failure = e
+            return LogError(.writerFailed, "the log still refuses appends: \(e.message)", file: e.file, errno: e.errno)
+        }
+    }
+
+    /// Waits for commit leadership (another thread commits a group meanwhile: a millisecond or
+    /// so); false when the log is closing.
+    func takeLeadership() -> Bool {
         while true {
             let taken = queue.withLock { q -> Bool? in
                 if q.closing { return nil }
@@ -57,11 +98,18 @@ extension EventLog: EventStore {
                 q.leaderActive = true
                 return true
             }
-            guard let taken else { throw LogError(.closed, "the log is closed", file: directory) }
-            if taken { break }
-            // Another thread is committing one group: a millisecond or so.
+            guard let taken else { return false }
+            if taken { return true }
             usleep(50)
         }
+    }
+
+    /// The append session of the file log is commit leadership: while a session holds it, no
+    /// other thread commits, so the head cannot move under the session's decisions. Batches that
+    /// other threads queue meanwhile are committed when the session ends.
+    public func withAppendSession<R>(_ body: (any AppendSession) throws -> R) throws -> R {
+        if isReadOnly { throw LogError(.invalidArgument, "the log is open read-only", file: directory) }
+        guard takeLeadership() else { throw LogError(.closed, "the log is closed", file: directory) }
         // Commits what others queued meanwhile, then gives leadership up.
         defer { lead() }
         return try body(FileAppendSession(log: self))

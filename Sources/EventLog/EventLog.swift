@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import DequeModule
 import Dispatch
 import Foundation
 import Synchronization
@@ -253,8 +254,10 @@ struct Shared {
     var segments: [UInt64]
     /// End of the last whole batch in the last segment (read-only followers scan on from here).
     var tailEnd: TailEnd
-    /// The in-memory tail: recent chunks, oldest first, within the byte budget.
-    var tail: [LogChunk] = []
+    /// The in-memory tail: recent chunks, oldest first, within the byte budget. A deque, so
+    /// that dropping the oldest chunk as each commit arrives is O(1) (an array moved every
+    /// remaining chunk: with small commits, hundreds of thousands per commit).
+    var tail = Deque<LogChunk>()
     var tailBytes = 0
     var waiters: [(id: UInt64, after: UInt64, continuation: CheckedContinuation<Void, Never>)] = []
     var nextWaiterId: UInt64 = 0

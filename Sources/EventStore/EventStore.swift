@@ -69,6 +69,17 @@ public protocol EventStore: AnyObject, Sendable {
     /// Commits what is queued, stops the store's threads and releases its files or
     /// connections. Appends after `close` fail with ``StoreError/Code/closed``.
     func close()
+
+    /// After a failed write (a full disk, EIO) a store may refuse every append until it has
+    /// checked its tail again: this tries that now, without losing or reusing an acknowledged
+    /// position. Returns nil when the store takes appends (again), or the error that still
+    /// stands. A writer calls it with backoff; it must not be called inside an append session.
+    func recoverFromFailure() -> StoreError?
+}
+
+extension EventStore {
+    /// Stores that never refuse appends for an earlier failure have nothing to recover.
+    public func recoverFromFailure() -> StoreError? { nil }
 }
 
 /// The append right of one writer, handed out by ``EventStore/withAppendSession(_:)``.

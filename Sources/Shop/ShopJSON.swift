@@ -11,42 +11,65 @@ struct JSONWriter {
     /// `String` scalar by scalar.
     var bytes: [UInt8] = []
 
-    init(capacity: Int = 256) { bytes.reserveCapacity(capacity) }
+    init(capacity: Int = 256) { if capacity > 0 { bytes.reserveCapacity(capacity) } }
 
     var text: String { String(decoding: bytes, as: UTF8.self) }
 
     mutating func byte(_ b: UInt8) { bytes.append(b) }
 
+    /// Appends bytes in one go (one capacity check and a `memcpy`, not one per byte: `export`
+    /// writes a line per event of the whole log).
+    @inline(__always)
+    mutating func raw(_ utf8: UnsafeBufferPointer<UInt8>) { bytes.append(contentsOf: utf8) }
+
     mutating func string(_ s: String) {
-        bytes.append(UInt8(ascii: "\""))
         var s = s
-        s.withUTF8 { utf8 in
-            var i = 0
-            while i < utf8.count {
-                let b = utf8[i]
-                switch b {
-                case UInt8(ascii: "\""): bytes.append(contentsOf: [0x5C, 0x22])
-                case UInt8(ascii: "\\"): bytes.append(contentsOf: [0x5C, 0x5C])
-                case UInt8(ascii: "\n"): bytes.append(contentsOf: [0x5C, UInt8(ascii: "n")])
-                case UInt8(ascii: "\r"): bytes.append(contentsOf: [0x5C, UInt8(ascii: "r")])
-                case UInt8(ascii: "\t"): bytes.append(contentsOf: [0x5C, UInt8(ascii: "t")])
-                case 0..<0x20: unicodeEscape(UInt32(b))
-                case 0xE2 where i + 2 < utf8.count && utf8[i + 1] == 0x80 && (utf8[i + 2] == 0xA8 || utf8[i + 2] == 0xA9):
-                    // U+2028/9 are legal JSON but break JavaScript readers of JSON Lines.
-                    unicodeEscape(utf8[i + 2] == 0xA8 ? 0x2028 : 0x2029)
-                    i += 2
-                default: bytes.append(b)
-                }
+        s.withUTF8 { escaped($0) }
+    }
+
+    /// A JSON string of the UTF-8 bytes `utf8`: runs that need no escape are appended whole.
+    mutating func escaped(_ utf8: UnsafeBufferPointer<UInt8>) {
+        bytes.append(UInt8(ascii: "\""))
+        let n = utf8.count
+        var runStart = 0
+        var i = 0
+        while i < n {
+            let b = utf8[i]
+            if b >= 0x20 && b != UInt8(ascii: "\"") && b != UInt8(ascii: "\\") && b != 0xE2 {
                 i += 1
+                continue
             }
+            if i > runStart { raw(UnsafeBufferPointer(rebasing: utf8[runStart..<i])) }
+            switch b {
+            case UInt8(ascii: "\""): bytes.append(0x5C); bytes.append(0x22)
+            case UInt8(ascii: "\\"): bytes.append(0x5C); bytes.append(0x5C)
+            case UInt8(ascii: "\n"): bytes.append(0x5C); bytes.append(UInt8(ascii: "n"))
+            case UInt8(ascii: "\r"): bytes.append(0x5C); bytes.append(UInt8(ascii: "r"))
+            case UInt8(ascii: "\t"): bytes.append(0x5C); bytes.append(UInt8(ascii: "t"))
+            case 0xE2 where i + 2 < n && utf8[i + 1] == 0x80 && (utf8[i + 2] == 0xA8 || utf8[i + 2] == 0xA9):
+                // U+2028/9 are legal JSON but break JavaScript readers of JSON Lines.
+                unicodeEscape(utf8[i + 2] == 0xA8 ? 0x2028 : 0x2029)
+                i += 2
+            case 0xE2: bytes.append(b)
+            default: unicodeEscape(UInt32(b))
+            }
+            i += 1
+            runStart = i
         }
+        if n > runStart { raw(UnsafeBufferPointer(rebasing: utf8[runStart..<n])) }
         bytes.append(UInt8(ascii: "\""))
     }
 
+    /// A JSON string of raw UTF-8 bytes (a record's stream name, as stored).
+    mutating func escaped(_ utf8: UnsafeRawBufferPointer) {
+        escaped(utf8.assumingMemoryBound(to: UInt8.self))
+    }
+
     private mutating func unicodeEscape(_ value: UInt32) {
-        let hex: [UInt8] = Array("0123456789abcdef".utf8)
-        bytes.append(contentsOf: [0x5C, UInt8(ascii: "u")])
-        for shift in stride(from: 12, through: 0, by: -4) { bytes.append(hex[Int((value >> UInt32(shift)) & 0xF)]) }
+        let hex: StaticString = "0123456789abcdef"
+        bytes.append(0x5C)
+        bytes.append(UInt8(ascii: "u"))
+        for shift in stride(from: 12, through: 0, by: -4) { bytes.append(hex.utf8Start[Int((value >> UInt32(shift)) & 0xF)]) }
     }
 
     /// `"key":`; the comma is handled by ``ObjectWriter``.
@@ -57,22 +80,28 @@ struct JSONWriter {
 
     mutating func number<T: BinaryInteger>(_ n: T) { padded(Int64(n), width: 1) }
 
-    /// Decimal digits of `n`, left-padded with zeros to `width`; no `String` in between.
+    /// Decimal digits of `n`, left-padded with zeros to `width`; no `String` in between, and
+    /// one append for the whole number.
     mutating func padded(_ n: Int64, width: Int) {
-        if n < 0 { bytes.append(UInt8(ascii: "-")) }
-        var magnitude = n.magnitude
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var count = 0
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
         withUnsafeMutableBytes(of: &digits) { digits in
+            let end = digits.count
+            var at = end
+            var magnitude = n.magnitude
             repeat {
-                digits[count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                at -= 1
+                digits[at] = UInt8(ascii: "0") + UInt8(magnitude % 10)
                 magnitude /= 10
-                count += 1
             } while magnitude > 0
-            for _ in count..<max(count, width) { bytes.append(UInt8(ascii: "0")) }
-            for index in stride(from: count - 1, through: 0, by: -1) { bytes.append(digits[index]) }
+            while end - at < width && at > 1 {
+                at -= 1
+                digits[at] = UInt8(ascii: "0")
+            }
+            if n < 0 {
+                at -= 1
+                digits[at] = UInt8(ascii: "-")
+            }
+            raw(UnsafeBufferPointer(UnsafeMutableRawBufferPointer(rebasing: digits[at..<end]).assumingMemoryBound(to: UInt8.self)))
         }
     }
 
@@ -80,12 +109,14 @@ struct JSONWriter {
     /// the commas.
     mutating func object(_ body: (inout ObjectWriter) -> Void) {
         bytes.append(UInt8(ascii: "{"))
-        // Hand the buffer to the object writer and take it back, so it stays uniquely
-        // referenced and appends never copy it.
-        var writer = ObjectWriter(json: self)
-        self = JSONWriter(capacity: 0)
+        // Hand the buffer to the object writer and take it back by swapping, so that exactly
+        // one value refers to it at any time and no append copies it. (Assigning instead leaves
+        // a second reference alive until the writer's scope ends, and the next append then
+        // copies the whole buffer: `export` copied its megabyte of output per event.)
+        var writer = ObjectWriter(json: JSONWriter(capacity: 0))
+        swap(&writer.json.bytes, &bytes)
         body(&writer)
-        self = writer.json
+        swap(&writer.json.bytes, &bytes)
         bytes.append(UInt8(ascii: "}"))
     }
 
@@ -350,16 +381,35 @@ public enum ShopJSON {
         _ event: ShopEvent, position: UInt64, stream: String, version: UInt64,
         timestampNanos: Int64, commandId: String?, to buffer: inout [UInt8]
     ) {
+        var stream = stream
+        stream.withUTF8 { streamUTF8 in
+            if var commandId {
+                commandId.withUTF8 { id in
+                    appendExportLine(event, position: position, stream: UnsafeRawBufferPointer(streamUTF8), version: version,
+                                     timestampNanos: timestampNanos, commandId: UnsafeRawBufferPointer(id), to: &buffer)
+                }
+            } else {
+                appendExportLine(event, position: position, stream: UnsafeRawBufferPointer(streamUTF8), version: version,
+                                 timestampNanos: timestampNanos, commandId: nil, to: &buffer)
+            }
+        }
+    }
+
+    /// The export line from the names' UTF-8 bytes as stored: no `String` made per event.
+    static func appendExportLine(
+        _ event: ShopEvent, position: UInt64, stream: UnsafeRawBufferPointer, version: UInt64,
+        timestampNanos: Int64, commandId: UnsafeRawBufferPointer?, to buffer: inout [UInt8]
+    ) {
         var w = JSONWriter(capacity: 0)
         swap(&w.bytes, &buffer)
         w.object { o in
             o.field("position", position)
-            o.field("stream", stream)
+            o.field("stream") { $0.escaped(stream) }
             o.field("version", version)
             o.field("type", event.typeName)
             o.field("time", time: timestampNanos)
             o.field("data") { event.writeData(to: &$0) }
-            if let commandId { o.field("commandId", commandId) }
+            if let commandId { o.field("commandId") { $0.escaped(commandId) } }
         }
         swap(&w.bytes, &buffer)
     }
@@ -375,9 +425,9 @@ public enum ShopJSON {
     /// Appends the export line of a record of the log to `buffer` (no newline).
     public static func appendExportLine(_ record: EventView, to buffer: inout [UInt8]) throws {
         appendExportLine(
-            try ShopEvent.decode(record), position: record.position, stream: record.stream,
+            try ShopEvent.decode(record), position: record.position, stream: record.streamBytes,
             version: record.streamVersion, timestampNanos: record.timestampNanos,
-            commandId: record.commandId, to: &buffer)
+            commandId: record.commandIdBytes.isEmpty ? nil : record.commandIdBytes, to: &buffer)
     }
 
     /// The export line of an owned record.
@@ -417,7 +467,34 @@ public enum ShopJSON {
         let day = dayOfYear - (153 * mp + 2) / 5 + 1
         let month = mp < 10 ? mp + 3 : mp - 9
         let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-        w.padded(year, width: 4)
+        guard year >= 0 && year <= 9999 else {
+            // Outside four digits: the general path (a sign, more digits).
+            w.padded(year, width: 4)
+            appendMonthOnwards(month, day, secondOfDay, subNanos, to: &w)
+            return
+        }
+        // The usual case in one append: `YYYY-MM-DDTHH:MM:SS.mmmZ`, 24 bytes.
+        var text: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        withUnsafeMutableBytes(of: &text) { t in
+            func put(_ value: Int64, _ at: Int, _ width: Int) {
+                var v = value
+                for i in stride(from: at + width - 1, through: at, by: -1) {
+                    t[i] = UInt8(ascii: "0") + UInt8(v % 10)
+                    v /= 10
+                }
+            }
+            put(year, 0, 4); t[4] = UInt8(ascii: "-")
+            put(month, 5, 2); t[7] = UInt8(ascii: "-")
+            put(day, 8, 2); t[10] = UInt8(ascii: "T")
+            put(secondOfDay / 3_600, 11, 2); t[13] = UInt8(ascii: ":")
+            put(secondOfDay / 60 % 60, 14, 2); t[16] = UInt8(ascii: ":")
+            put(secondOfDay % 60, 17, 2); t[19] = UInt8(ascii: ".")
+            put(subNanos / 1_000_000, 20, 3); t[23] = UInt8(ascii: "Z")
+            w.raw(UnsafeBufferPointer(t.assumingMemoryBound(to: UInt8.self)))
+        }
+    }
+
+    private static func appendMonthOnwards(_ month: Int64, _ day: Int64, _ secondOfDay: Int64, _ subNanos: Int64, to w: inout JSONWriter) {
         w.byte(UInt8(ascii: "-"))
         w.padded(month, width: 2)
         w.byte(UInt8(ascii: "-"))

@@ -30,6 +30,9 @@
 ///   - `send [--id ID] COMMAND...`: submit a command in the text form of SPEC section 2 (checked
 ///     when the file is read). Without `--id` the step runner gives it a command id of its own.
 ///     A rejection is not an error: it can be the lesson.
+///   - `together COMMAND | COMMAND ...`: two (or more) commands reach the writer at the same
+///     moment, queued in the order written before either is decided, as two clerks pressing
+///     Enter at once (the writer in-process only). `last.reply` is the last one's.
 ///   - `pause`, `resume`, `rate N`: the load generator.
 ///   - `generate N`: N commands from the seeded load generator, as fast as the writer takes them
 ///     (the same N commands every run; not in walkthroughs that crash the writer).
@@ -42,12 +45,22 @@
 ///   - `crash writer`: SIGKILL the process that writes; `restart writer`: start it again from
 ///     the log. A walkthrough using these runs the writer as a child `prism serve` and the
 ///     dashboard as a read-only watcher whose commands go to the writer's endpoint.
+///   - `tear tail` (after `crash writer`): leave at the log's end what a crash in the middle of
+///     a write leaves, a commit that never became data, for `restart writer` to cut.
 ///   - `highlight P|projectors|events|none`: what the narration is about.
 ///   - `remember PATH`: keep the value at PATH for a later `expect PATH unchanged`.
 ///   - `expect PATH OP VALUE`: a checked statement about the state; OP is `=`, `!=`, `<`,
 ///     `<=`, `>`, `>=`, `contains` or `excludes`; `expect PATH unchanged` compares with what
 ///     `remember PATH` kept. A view that has not caught up yet is given up to 10 s, as an
 ///     eventually consistent reader would.
+///   - `see [REGION] TEXT`: the learner can see TEXT on the screen: the dashboard is rendered
+///     at the walkthrough's size (the terminal's; 120x40 headless) and TEXT must be on one row
+///     of REGION (`shoppers`, `warehouse`, `finance`, `support`, `events`, `projectors`,
+///     `status`, `message`, `narration`), or of the whole screen; runs of spaces count as one,
+///     so `see finance Revenue $50.97` matches the padded row. `see` lines are checked when the
+///     step's other actions are done and its text is on screen, as the learner then sees it;
+///     a pane the small screen's tabs do not show is looked at as the learner would, by its
+///     number key. Like `expect`, a `see` is given up to 10 s.
 /// - Paths: `head`; `writer` (`running`, `down`, `embedded`); `load` (`live`, `paused`),
 ///   `load.rate`; `last.reply` (`accepted`, `rejected`, `error`), `last.position`,
 ///   `last.repeat` (`yes` when the last send repeated a command id and got the first outcome
@@ -97,6 +110,11 @@ public struct Walkthrough: Sendable, Equatable {
     }
 
     public struct Action: Sendable, Equatable {
+        /// `see` lines are checked once the step's other actions are done (see the format).
+        public var isSee: Bool {
+            if case .see = kind { return true }
+            return false
+        }
         public var kind: Kind
         /// The line it came from, for messages.
         public var line: Int
@@ -106,6 +124,8 @@ public struct Walkthrough: Sendable, Equatable {
 
     public enum Kind: Sendable, Equatable {
         case send(command: String, id: String?)
+        /// Commands queued to the writer at the same moment, in order, before any is decided.
+        case together([String])
         case pause
         case resume
         case rate(Double)
@@ -118,11 +138,17 @@ public struct Walkthrough: Sendable, Equatable {
         case sleep(milliseconds: Int)
         case travel(UInt64?)
         case crashWriter
+        case tearTail
         case restartWriter
         case highlight(Highlight)
         case remember(String)
         case expect(Expectation)
+        /// The rendered screen shows `text` (in `region`, or anywhere).
+        case see(region: String?, text: String)
     }
+
+    /// The parts of the screen a `see` can name.
+    public static let screenRegions = ["shoppers", "warehouse", "finance", "support", "events", "projectors", "status", "message", "narration"]
 
     public enum Highlight: Sendable, Equatable {
         case pane(String)

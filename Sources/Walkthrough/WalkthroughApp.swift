@@ -32,6 +32,7 @@ public final class WalkthroughDataSource: DashboardDataSource {
         if let load = d.childLoad {
             s.load = d.writerDown ? .off : (load.paused ? .paused : .live)
             s.loadRate = load.rate
+            s.writerGone = d.writerDown
         }
         return s
     }
@@ -55,8 +56,22 @@ public final class WalkthroughDataSource: DashboardDataSource {
 /// command palette, the event inspector, help, and time travel (where Left and Right step
 /// through positions; `n` and `b` still move through the walkthrough).
 public enum WalkthroughKeys {
+    /// Lines to page the narration by, for Up/Down (one line) and PgUp/PgDn (a page); nil when
+    /// the key belongs to something else (a zoomed pane scrolls, time travel steps by 100).
+    public static func scroll(for key: Key, ui: DashboardUI, page: Int) -> Int? {
+        if ui.palette != nil || ui.inspector != nil || ui.showHelp || ui.zoomed || ui.filterInput != nil { return nil }
+        switch key {
+        case .up: return -1
+        case .down: return 1
+        case .pageUp where ui.timeTravel == nil: return -max(1, page)
+        case .pageDown where ui.timeTravel == nil: return max(1, page)
+        case .char(" ") where ui.timeTravel == nil: return max(1, page)
+        default: return nil
+        }
+    }
+
     public static func move(for key: Key, ui: DashboardUI) -> WalkthroughDisplay.Move? {
-        if ui.palette != nil || ui.inspector != nil || ui.showHelp { return nil }
+        if ui.palette != nil || ui.inspector != nil || ui.showHelp || ui.filterInput != nil { return nil }
         switch key {
         case .char("n"): return .next
         case .char("b"): return .back
@@ -86,6 +101,8 @@ public enum WalkthroughApp {
         let interval = Duration.nanoseconds(1_000_000_000 / Int64(max(1, min(options.framesPerSecond, 120))))
         var nextTick = clock.now + interval
         var travelGeneration = 0
+        var shownTitle = ""
+        var shownTarget = Narration.Target.none
 
         func draw() {
             if session.needsFullRepaint {
@@ -93,6 +110,19 @@ public enum WalkthroughApp {
             }
             let size = screen.size
             source.wrapWidth.store(size.width - 4, ordering: .relaxed)
+            let d = runner.display.current
+            if d.width != size.width || d.height != size.height {
+                runner.display.update { $0.width = size.width; $0.height = size.height }
+            }
+            // A new step starts at its first line of text, with the pane it is about in view.
+            if d.title != shownTitle {
+                shownTitle = d.title
+                session.resetNarration()
+            }
+            if d.target != shownTarget {
+                shownTarget = d.target
+                if case .pane(let pane) = d.target { session.focus(pane) }
+            }
             if let grid = session.frame(width: size.width, height: size.height) {
                 _ = screen.draw(grid)
             }
@@ -119,6 +149,8 @@ public enum WalkthroughApp {
                 if let move = WalkthroughKeys.move(for: key, ui: session.ui) {
                     driver.request(move)
                     session.refresh()
+                } else if let lines = WalkthroughKeys.scroll(for: key, ui: session.ui, page: session.narrationPage) {
+                    session.scrollNarration(lines)
                 } else {
                     session.handle(key)
                     if session.quitRequested { return .quit }
@@ -154,25 +186,44 @@ public enum WalkthroughApp {
         }
     }
 
-    /// Runs one step move at a time, off the dashboard thread; a key pressed meanwhile is
-    /// answered with a note rather than queued, so nobody skips a step by accident.
+    /// Runs one step move at a time, off the dashboard thread. A key pressed while a step runs
+    /// (a replay after going back takes a few seconds) is queued and runs next, in order, so no
+    /// key is lost; the message line says it is queued.
     final class Driver: Sendable {
         let runner: WalkthroughRunner
-        private let driving = Atomic<Bool>(false)
+        private let queue = Mutex<(driving: Bool, pending: [WalkthroughDisplay.Move])>((false, []))
 
         init(runner: WalkthroughRunner) { self.runner = runner }
 
         func request(_ move: WalkthroughDisplay.Move) {
-            guard driving.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else {
-                runner.display.update { $0.message = "a step is still running: one moment..." }
+            let start = queue.withLock { q -> Bool in
+                if q.driving {
+                    q.pending.append(move)
+                    return false
+                }
+                q.driving = true
+                return true
+            }
+            guard start else {
+                let n = queue.withLock { $0.pending.count }
+                runner.display.update { $0.message = "a step is still running: \(n) key\(n == 1 ? "" : "s") queued" }
                 return
             }
             Task.detached { [self] in
-                switch move {
-                case .next: await runner.next()
-                case .back: await runner.back()
+                var next: WalkthroughDisplay.Move? = move
+                while let m = next {
+                    switch m {
+                    case .next: await runner.next()
+                    case .back: await runner.back()
+                    }
+                    next = queue.withLock { q -> WalkthroughDisplay.Move? in
+                        if q.pending.isEmpty {
+                            q.driving = false
+                            return nil
+                        }
+                        return q.pending.removeFirst()
+                    }
                 }
-                driving.store(false, ordering: .releasing)
             }
         }
     }

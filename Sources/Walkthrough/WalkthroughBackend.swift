@@ -16,13 +16,16 @@ protocol WalkthroughBackend: AnyObject, Sendable {
     /// The load as the writer runs it: (paused, rate).
     var load: (paused: Bool, rate: Double) { get }
     func submit(_ text: String, commandId: String) async -> CommandReply
+    /// Queues every command before any is decided, in order; the replies in the same order.
+    func submitTogether(_ commands: [(text: String, commandId: String)]) async throws -> [CommandReply]
     func pauseLoad() async throws
     func resumeLoad() async throws
     func setRate(_ rate: Double) async throws
     /// `count` commands from the seeded generator, submitted in order; returns when all are decided.
     func generate(_ count: Int) async throws
     func crashWriter() async throws
-    func restartWriter() async throws
+    /// Starts the writer again; returns what its recovery did to the log's end, in its words.
+    func restartWriter() async throws -> String
     func close() async
 }
 
@@ -60,6 +63,31 @@ final class EmbeddedBackend: WalkthroughBackend {
         await system.submit(text: text, commandId: commandId)
     }
 
+    func submitTogether(_ commands: [(text: String, commandId: String)]) async throws -> [CommandReply] {
+        guard let writer = system.writer else { throw BackendError("no writer") }
+        let parsed = try commands.map { c in
+            do { return (try CommandParser.parse(c.text), c.commandId) } catch { throw BackendError("bad command \(c.text): \(error)") }
+        }
+        let replies = Mutex<[CommandReply?]>(Array(repeating: nil, count: parsed.count))
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            let remaining = Atomic<Int>(parsed.count)
+            // The callback form queues at once, so the writer sees them in this order, together.
+            for (i, (command, id)) in parsed.enumerated() {
+                writer.submit(command, commandId: id) { result in
+                    let reply: CommandReply
+                    switch result {
+                    case .success(.accepted(_, let last)): reply = .accepted(position: last)
+                    case .success(.rejected(let reason)): reply = .rejected(reason)
+                    case .failure(let e): reply = .failed("\(e)")
+                    }
+                    replies.withLock { $0[i] = reply }
+                    if remaining.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 { done.resume() }
+                }
+            }
+        }
+        return replies.withLock { $0.map { $0 ?? .failed("no answer") } }
+    }
+
     func pauseLoad() async throws { system.load?.pause() }
     func resumeLoad() async throws { system.load?.resume() }
     func setRate(_ rate: Double) async throws { system.load?.setRate(rate) }
@@ -84,7 +112,7 @@ final class EmbeddedBackend: WalkthroughBackend {
     }
 
     func crashWriter() async throws { throw BackendError("this walkthrough runs the writer in-process; crashing needs a child writer") }
-    func restartWriter() async throws { throw BackendError("this walkthrough runs the writer in-process") }
+    func restartWriter() async throws -> String { throw BackendError("this walkthrough runs the writer in-process") }
 
     func close() async { await system.close() }
 }
@@ -162,6 +190,10 @@ final class ChildWriterBackend: WalkthroughBackend {
         state.withLock { $0.rate = rate }
     }
 
+    func submitTogether(_ commands: [(text: String, commandId: String)]) async throws -> [CommandReply] {
+        throw BackendError("`together` needs the writer in-process")
+    }
+
     func generate(_ count: Int) async throws {
         throw BackendError("`generate` needs the writer in-process; use `resume` and `sleep` with a child writer")
     }
@@ -174,13 +206,24 @@ final class ChildWriterBackend: WalkthroughBackend {
 
     /// Starts the writer again: it recovers the log (cutting a torn tail, if any), rebuilds its
     /// write model from the events, and takes the load up where it was.
-    func restartWriter() async throws {
+    func restartWriter() async throws -> String {
         guard writerState == "down" else { throw BackendError("the writer is running") }
-        try await onOwnThread("prism-walkthrough-spawn") {
+        return try await onOwnThread("prism-walkthrough-spawn") {
+            let logPath = self.directory + "/serve.log"
+            let before = (try? FileManager.default.attributesOfItem(atPath: logPath)[.size] as? Int) ?? 0
             try Self.spawn(binary: self.binary, directory: self.directory, seed: self.seed, state: self.state)
             let (paused, rate) = self.load
             try self.controlNow("rate \(rate)")
             if !paused { try self.controlNow("resume") }
+            // What this start wrote: `recovered: cut N bytes at position P (...)` when it cut
+            // a torn tail, else only its `serving ...` line.
+            let data = FileManager.default.contents(atPath: logPath) ?? Data()
+            let text = String(decoding: data.dropFirst(before), as: UTF8.self)
+            if let line = text.split(separator: "\n").first(where: { $0.contains("recovered: ") }),
+               let at = line.range(of: "recovered: ") {
+                return String(line[at.lowerBound...])
+            }
+            return "the log's end was whole: nothing to cut"
         }
     }
 

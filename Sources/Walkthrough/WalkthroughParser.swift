@@ -1,3 +1,4 @@
+import CQRS
 import Foundation
 import Shop
 
@@ -117,6 +118,7 @@ public enum WalkthroughParser {
             var id: String?
             if rest.first == "--id" {
                 guard rest.count >= 2 else { throw fail("`send --id` needs an id and a command") }
+                if let problem = CommandId.problem(rest[1]) { throw fail("`send --id`: \(problem)") }
                 id = rest[1]
                 rest = Array(rest.dropFirst(2))
             }
@@ -128,6 +130,19 @@ public enum WalkthroughParser {
                 throw fail("bad command \"\(command)\": \(error)")
             }
             kind = .send(command: command, id: id)
+        case "together":
+            let commands = args.joined(separator: " ").components(separatedBy: " | ").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard commands.count >= 2, !commands.contains(where: \.isEmpty) else {
+                throw fail("`together` expects two or more commands split by ` | `, e.g. `together ship o-1 | cancel o-1 changed mind`")
+            }
+            for command in commands {
+                do {
+                    _ = try CommandParser.parse(command)
+                } catch {
+                    throw fail("bad command \"\(command)\": \(error)")
+                }
+            }
+            kind = .together(commands)
         case "pause":
             try count(0, "pause")
             kind = .pause
@@ -182,6 +197,10 @@ public enum WalkthroughParser {
                 writerDown = false
                 kind = .restartWriter
             }
+        case "tear":
+            guard args == ["tail"] else { throw fail("`tear` expects: tear tail") }
+            if !writerDown { throw fail("`tear tail` needs the writer down: `crash writer` first") }
+            kind = .tearTail
         case "highlight":
             try count(1, "highlight shoppers|warehouse|finance|support|projectors|events|none")
             switch args[0] {
@@ -196,10 +215,23 @@ public enum WalkthroughParser {
             try count(1, "remember PATH")
             try checkPath(args[0], fail: fail)
             kind = .remember(args[0])
+        case "see":
+            var rest = args
+            var region: String?
+            if rest.count >= 2, Walkthrough.screenRegions.contains(rest[0]) {
+                region = rest[0]
+                rest.removeFirst()
+            }
+            var text = rest.joined(separator: " ")
+            if text.count >= 2, text.hasPrefix("\""), text.hasSuffix("\"") { text = String(text.dropFirst().dropLast()) }
+            guard !text.isEmpty else {
+                throw fail("`see` expects: see [REGION] TEXT, REGION one of \(Walkthrough.screenRegions.joined(separator: ", "))")
+            }
+            kind = .see(region: region, text: text)
         case "expect":
             kind = .expect(try parseExpectation(body.dropFirst("expect".count).trimmingCharacters(in: .whitespaces), fail: fail))
         default:
-            throw fail("unknown action \"\(verb)\": one of send, pause, resume, rate, generate, stop, start, rebuild, delay, wait, sleep, travel, crash, restart, highlight, remember, expect")
+            throw fail("unknown action \"\(verb)\": one of send, together, pause, resume, rate, generate, stop, start, rebuild, delay, wait, sleep, travel, crash, tear, restart, highlight, remember, expect, see")
         }
         return Walkthrough.Action(kind: kind, line: line, text: body)
     }

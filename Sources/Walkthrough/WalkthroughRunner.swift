@@ -24,6 +24,10 @@ public final class WalkthroughDisplay: Sendable {
         /// dashboard once per `travelGeneration`.
         public var travel: UInt64?
         public var travelGeneration = 0
+        /// The screen the walkthrough is shown on, which `see` renders at: the terminal's size
+        /// (the dashboard sets it), or the runner's option when headless.
+        public var width = 120
+        public var height = 40
     }
 
     public enum Move: Sendable, Equatable { case next, back }
@@ -54,9 +58,20 @@ public actor WalkthroughRunner {
         public var waitTimeout: Duration
         /// Opens the store of each run's fresh folder (the command line says which backend).
         public var opener: StoreOpener
+        /// Leaves a torn write at the end of the log in a folder (`tear tail`); the command line
+        /// gives the file log's, which knows its own files.
+        public var tearTail: (@Sendable (_ directory: String) throws -> Void)?
+        /// The screen `see` renders at until a dashboard reports its own.
+        public var screenWidth: Int
+        public var screenHeight: Int
 
         public init(rootDirectory: String, opener: StoreOpener, prismBinary: String? = nil, seed: UInt64 = 42,
-                    expectTimeout: Duration = .seconds(10), waitTimeout: Duration = .seconds(30)) {
+                    expectTimeout: Duration = .seconds(10), waitTimeout: Duration = .seconds(30),
+                    screenWidth: Int = 120, screenHeight: Int = 40,
+                    tearTail: (@Sendable (_ directory: String) throws -> Void)? = nil) {
+            self.tearTail = tearTail
+            self.screenWidth = screenWidth
+            self.screenHeight = screenHeight
             self.rootDirectory = rootDirectory
             self.opener = opener
             self.prismBinary = prismBinary
@@ -87,11 +102,14 @@ public actor WalkthroughRunner {
     private var remembered: [String: String] = [:]
     private var travel: UInt64?
     private var sends = 0
+    /// What the step's last command got back, shown on the message line when the step is done.
+    private var stepMessage: String?
 
     public init(walkthrough: Walkthrough, options: Options) {
         self.walkthrough = walkthrough
         self.options = options
         self.display = WalkthroughDisplay()
+        display.update { $0.width = options.screenWidth; $0.height = options.screenHeight }
     }
 
     public var stepCount: Int { walkthrough.steps.count }
@@ -138,7 +156,7 @@ public actor WalkthroughRunner {
         await runSetup()
         for i in 0..<target {
             stepIndex = i
-            await run(walkthrough.steps[i].actions)
+            await run(walkthrough.steps[i].actions.filter { !$0.isSee })
         }
         await enter(target)
         return true
@@ -196,6 +214,9 @@ public actor WalkthroughRunner {
             d.childLoad = child ? b.load : nil
             d.writerDown = false
             d.target = .none
+            // A fresh shop is live: the dashboard leaves any time travel of the run before.
+            d.travel = nil
+            d.travelGeneration += 1
         }
     }
 
@@ -204,24 +225,33 @@ public actor WalkthroughRunner {
         await run(walkthrough.setup)
     }
 
+    /// Runs the step's actions, then shows its text (so the text never describes what has not
+    /// happened yet), then checks its `see` lines against the screen as the learner sees it.
     private func enter(_ index: Int) async {
         stepIndex = index
         stepFailures = []
+        stepMessage = nil
         let step = walkthrough.steps[index]
+        let title = "\(walkthrough.title) - step \(index + 1) of \(walkthrough.steps.count): \(step.title)"
         display.update { d in
             d.busy = true
-            d.title = "\(walkthrough.title) - step \(index + 1) of \(walkthrough.steps.count): \(step.title)"
-            d.paragraphs = step.narration
+            d.title = title + " (running...)"
+            d.paragraphs = []
             d.target = .none
             d.message = "running step \(index + 1)..."
         }
-        await run(step.actions)
+        await run(step.actions.filter { !$0.isSee })
+        let shown = stepMessage
+        display.update { d in
+            d.title = title
+            d.paragraphs = step.narration
+            d.message = shown
+        }
+        await run(step.actions.filter(\.isSee))
         let failed = stepFailures
-        let last = index + 1 == walkthrough.steps.count
-        let keys = last ? "the end: b back, q quit" : "n or Right: next, b or Left: back, q: quit"
         display.update { d in
             d.busy = false
-            d.message = failed.isEmpty ? "step \(index + 1) of \(walkthrough.steps.count) - \(keys)" : "check failed: \(failed[0])"
+            d.message = failed.isEmpty ? shown : "check failed: \(failed[0])"
         }
     }
 
@@ -250,6 +280,7 @@ public actor WalkthroughRunner {
         case .send(let command, let id):
             sends += 1
             let commandId = id ?? "walk-\(max(0, stepIndex) + 1)-\(sends)"
+            let sentBefore = firstReplies[commandId] != nil
             let reply = await backend.submit(command, commandId: commandId)
             if let first = firstReplies[commandId] {
                 lastRepeat = first == reply
@@ -259,7 +290,28 @@ public actor WalkthroughRunner {
                 if case .accepted(let p) = reply { acknowledged.append((p, commandId)) }
             }
             lastReply = reply
-            display.update { $0.message = "\(command) -> \(reply)" }
+            var text = "\(reply)"
+            if sentBefore && lastRepeat {
+                text += ", a repeat: nothing appended (command id \(commandId))"
+            }
+            text += "  [\(command)]"
+            stepMessage = text
+            display.update { $0.message = text }
+        case .together(let commands):
+            let ids = commands.map { _ in
+                sends += 1
+                return "walk-\(max(0, stepIndex) + 1)-\(sends)"
+            }
+            let replies = try await backend.submitTogether(Array(zip(commands, ids)).map { (text: $0.0, commandId: $0.1) })
+            for (id, reply) in zip(ids, replies) {
+                firstReplies[id] = reply
+                if case .accepted(let p) = reply { acknowledged.append((p, id)) }
+            }
+            lastReply = replies.last
+            lastRepeat = false
+            let text = zip(commands, replies).map { "\($0.0): \($0.1)" }.joined(separator: " | ")
+            stepMessage = text
+            display.update { $0.message = text }
         case .pause:
             try await backend.pauseLoad()
             syncLoad()
@@ -286,9 +338,15 @@ public actor WalkthroughRunner {
         case .crashWriter:
             try await backend.crashWriter()
             display.update { $0.writerDown = true }
+        case .tearTail:
+            guard let tear = options.tearTail, let dir = system.directory else {
+                throw BackendError("this store cannot be torn: `tear tail` needs the file log")
+            }
+            try await onOwnThread("prism-walkthrough-tear") { try tear(dir) }
         case .restartWriter:
-            try await backend.restartWriter()
-            display.update { $0.writerDown = false }
+            let recovery = try await backend.restartWriter()
+            stepMessage = "writer restarted: " + recovery
+            display.update { $0.writerDown = false; $0.message = "writer restarted: " + recovery }
         case .highlight(let h):
             let target: Narration.Target
             switch h {
@@ -303,6 +361,10 @@ public actor WalkthroughRunner {
         case .expect(let e):
             if let failure = await check(e, backend: backend) {
                 record("\(walkthrough.file):\(action.line): expect \(e.path) \(e.op.rawValue)\(e.value.isEmpty ? "" : " " + e.value): \(failure)")
+            }
+        case .see(let region, let text):
+            if let failure = await see(text, in: region) {
+                record("\(walkthrough.file):\(action.line): \(action.text): \(failure)")
             }
         }
     }
@@ -333,6 +395,27 @@ public actor WalkthroughRunner {
                 throw BackendError("timed out waiting for position \(target): \(behind.joined(separator: ", "))")
             }
             try? await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    // MARK: - What the learner sees
+
+    /// Nil when the screen shows `text` in `region` (now, or within the timeout); else what the
+    /// region shows instead.
+    private func see(_ text: String, in region: String?) async -> String? {
+        let clock = ContinuousClock()
+        let deadline = clock.now + options.expectTimeout
+        let needle = ScreenCheck.squeeze(text)
+        while true {
+            let d = display.current
+            let screen = ScreenCheck.render(display: display, travel: travel, width: d.width, height: d.height, region: region)
+            if screen.rows.contains(where: { ScreenCheck.squeeze($0).contains(needle) }) { return nil }
+            if clock.now >= deadline {
+                let shown = screen.rows.map { ScreenCheck.squeeze($0) }.filter { !$0.isEmpty }
+                return "not on \(region.map { "the \($0) part of " } ?? "")the \(d.width)x\(d.height) screen, which shows: "
+                    + (shown.isEmpty ? "(nothing)" : shown.joined(separator: " | "))
+            }
+            try? await Task.sleep(for: .milliseconds(50))
         }
     }
 

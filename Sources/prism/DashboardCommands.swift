@@ -91,14 +91,18 @@ struct DashboardCommand: ParsableCommand {
     func run() throws {
         let options = try screen.dashboardOptions()
         let (store, directory) = try data.openForWriting(relaxed ? .relaxed : .full)
+        // Listening from the moment the lock is ours: while the writer reads the log, a `send`
+        // hears that this writer is starting (see `prism serve`).
+        let endpoint = directory.flatMap { try? CommandEndpoint(dataDirectory: $0) }
         let system: ShopSystem
         do {
             system = try ShopSystem(store: store, directory: directory, seed: seed, rate: rate, snapshots: DataOptions.snapshots(folder: directory, echo: false))
         } catch {
+            endpoint?.close()
             store.close()
             throw CLIFailure.opening(error, store.description)
         }
-        let endpoint = directory.flatMap { try? CommandEndpoint(dataDirectory: $0, system: system) }
+        endpoint?.serve(system)
         if !paused { system.load?.resume() }
         defer {
             endpoint?.close()

@@ -21,7 +21,12 @@ struct BenchSend: ParsableCommand {
         let directory = try data.folder(for: "`prism bench send`")
         // A SKU of its own, so every command is accepted whatever the load does to the catalog.
         let sku = "BENCH-\(getpid() % 100_000)"
-        _ = try CommandEndpoint.send("register \(sku) 100 Bench probe", commandId: nil, dataDirectory: directory)
+        // A writer still reading its log answers "starting": wait for it.
+        let deadline = Date().addingTimeInterval(120)
+        while case .failed(let m)? = try CommandEndpoint.send("register \(sku) 100 Bench probe", commandId: nil, dataDirectory: directory) {
+            guard Date() < deadline else { throw CLIFailure.unavailable(m) }
+            usleep(100_000)
+        }
         var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
         var accepted = 0
         for _ in 0..<count {
@@ -29,8 +34,9 @@ struct BenchSend: ParsableCommand {
             guard let reply = try CommandEndpoint.send("restock \(sku) 1", commandId: nil, dataDirectory: directory) else {
                 throw CLIFailure.unavailable("no writer is running on \(directory): start `prism serve` first")
             }
+            guard case .accepted = reply else { throw CLIFailure.unavailable("a command was not accepted: \(reply)") }
             histogram.record((Clock.monotonicNanos() - started) / 1000)
-            if case .accepted = reply { accepted += 1 }
+            accepted += 1
             usleep(useconds_t(pause * 1000))
         }
         func ms(_ p: Double) -> Double { Double(histogram.valueAtPercentile(p)) / 1000 }

@@ -47,6 +47,8 @@ struct ServeCommand: ParsableCommand {
             store.close()
             throw CLIFailure.opening(error, store.description)
         }
+        // A failed write (a full disk) and the recovery from it are said on stderr as they happen.
+        system.writer?.onNotice { printError("writer: \($0)") }
         endpoint?.serve(system)
         if rate > 0 { system.load?.resume() }
         let how = directory.map { "commands: prism send --data \($0) COMMAND" } ?? "no endpoint: a memory store has no folder"

@@ -144,6 +144,9 @@ struct DataOptions: ParsableArguments {
 
     /// How layers that make fresh stores (the walkthroughs) open them: the file log.
     static let fileOpener = StoreOpener.fileLog
+
+    /// How the crash walkthrough's `tear tail` leaves a torn write in a file log it made.
+    static let tearTail: @Sendable (String) throws -> Void = { try EventLog.leaveTornTail(directory: $0) }
 }
 
 /// Waits for SIGINT or SIGTERM (for `prism serve`).

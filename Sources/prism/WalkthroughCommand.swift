@@ -50,7 +50,8 @@ struct WalkthroughCommand: ParsableCommand {
         let root = (parent.hasSuffix("/") ? parent : parent + "/") + "prism-walkthrough-" + String(UUID().uuidString.prefix(8)).lowercased()
         let runner = WalkthroughRunner(
             walkthrough: walk,
-            options: WalkthroughRunner.Options(rootDirectory: root, opener: DataOptions.fileOpener, prismBinary: Self.ownExecutable()))
+            options: WalkthroughRunner.Options(rootDirectory: root, opener: DataOptions.fileOpener, prismBinary: Self.ownExecutable(),
+                                               tearTail: DataOptions.tearTail))
         defer { _ = try? runBlocking { await runner.close() } }
         do {
             try runBlocking { try await runner.start() }

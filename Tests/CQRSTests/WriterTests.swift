@@ -254,6 +254,43 @@ import Testing
         }
     }
 
+    /// A repeated id is told apart from a new command: the receipt says it is a repeat, and
+    /// whether the command is the first one again, in one turn, across turns and after a restart.
+    @Test func aRepeatedIdSaysWhetherTheCommandDiffered() async throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        try await withShop(dir.path) { system in
+            let writer = try #require(system.writer)
+            #expect(try await writer.submitForReceipt(.register(sku: "MUG", priceCents: 1299, name: "Mug"), commandId: "a")
+                == CommandReceipt(.accepted(first: 1, last: 1)))
+            #expect(try await writer.submitForReceipt(.register(sku: "MUG", priceCents: 1299, name: "Mug"), commandId: "a")
+                == CommandReceipt(.accepted(first: 1, last: 1), repeatOf: .same))
+            #expect(try await writer.submitForReceipt(.restock(sku: "MUG", quantity: 5), commandId: "a")
+                == CommandReceipt(.accepted(first: 1, last: 1), repeatOf: .differed))
+            #expect(try await writer.submitForReceipt(.restock(sku: "PEN", quantity: 5), commandId: "r")
+                == CommandReceipt(.rejected("unknown SKU: PEN")))
+            #expect(try await writer.submitForReceipt(.restock(sku: "PEN", quantity: 6), commandId: "r")
+                == CommandReceipt(.rejected("unknown SKU: PEN"), repeatOf: .differed))
+            // Two under one id in one turn.
+            let gate = await WriterGate.close(writer)
+            async let first = writer.submitForReceipt(.restock(sku: "MUG", quantity: 1), commandId: "t")
+            async let second = writer.submitForReceipt(.restock(sku: "MUG", quantity: 2), commandId: "t")
+            try await Task.sleep(for: .milliseconds(50))
+            gate.open()
+            let receipts = try await [first, second]
+            #expect(receipts.map(\.outcome) == [receipts[0].outcome, receipts[0].outcome])
+            #expect(Set(receipts.map(\.repeatOf)) == [nil, .differed])
+        }
+        // After a restart only the log remembers: the events tell the commands apart.
+        try await withShop(dir.path) { system in
+            let writer = try #require(system.writer)
+            #expect(try await writer.submitForReceipt(.register(sku: "MUG", priceCents: 1299, name: "Mug"), commandId: "a")
+                == CommandReceipt(.accepted(first: 1, last: 1), repeatOf: .same))
+            #expect(try await writer.submitForReceipt(.register(sku: "MUG", priceCents: 1300, name: "Mug"), commandId: "a")
+                == CommandReceipt(.accepted(first: 1, last: 1), repeatOf: .differed))
+        }
+    }
+
     /// A rejection appends nothing, so nothing on disk remembers it: the writer keeps rejected
     /// outcomes in memory only. Within one process a retry under the same id gets the first
     /// rejection again, even if it would now succeed; after a restart the id is unknown and the

@@ -249,3 +249,52 @@ import Testing
         #expect(s.theme.name == "default")
     }
 }
+
+/// The zoomed pane's scrolling and the `/` filter, through the session as keys drive them.
+@Suite struct ZoomScrollAndFilterTests {
+    func session() -> DashboardSession {
+        DashboardSession(dataSource: SampleDataSource(), theme: Theme.fallback, glyphs: .unicode,
+                         themeLocator: ThemeLocator(searchDirectories: []))
+    }
+
+    /// "+N more" could not be reached: zoomed, Down and PgDn scroll the rows into view, and
+    /// the scroll stops at the last row, so Up comes straight back.
+    @Test func zoomedPaneScrollsThroughAllItsRows() throws {
+        let s = session()
+        s.handle(.char("1"))
+        s.handle(.char("z"))
+        let longest = DashboardRenderer.longestList(.shoppers, in: s.snapshot)
+        try #require(longest >= 3)
+        var g = try #require(s.frame(width: 80, height: 24))
+        let first = g.rows.first { $0.contains("Customers (") } ?? ""
+        for _ in 0..<(longest + 20) { s.handle(.down) }
+        #expect(s.ui.zoomOffset == longest - 1)
+        g = try #require(s.frame(width: 80, height: 24))
+        #expect(g.contains("rows \(longest)-\(longest) of \(longest)"), "\(g.text)")
+        s.handle(.up)
+        #expect(s.ui.zoomOffset == longest - 2)
+        s.handle(.home)
+        #expect(s.ui.zoomOffset == 0)
+        g = try #require(s.frame(width: 80, height: 24))
+        #expect(g.rows.contains(first))
+    }
+
+    /// `/` then text and Enter keeps only matching events in the tail; Esc clears it.
+    @Test func slashFiltersTheEventTail() throws {
+        let s = session()
+        let events = s.snapshot.recentEvents
+        let type = try #require(events.last?.type)
+        let other = try #require(events.first { $0.type != type }?.type)
+        s.handle(.char("/"))
+        for c in type { s.handle(.char(c)) }
+        s.handle(.enter)
+        #expect(s.ui.filter == type)
+        var g = try #require(s.frame(width: 120, height: 40))
+        #expect(g.contains("filter \"\(type)\""))
+        #expect(!g.rows.contains { $0.contains(" \(other) ") && $0.contains("#") && !$0.contains(type) })
+        s.handle(.escape)
+        #expect(s.ui.filter == nil)
+        g = try #require(s.frame(width: 120, height: 40))
+        #expect(!g.contains("filter \""))
+    }
+}

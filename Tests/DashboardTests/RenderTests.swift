@@ -264,6 +264,28 @@ private func render(_ w: Int, _ h: Int, snapshot s: DashboardSnapshot = .sample,
         #expect(g.contains("WATCH load PAUSED"))
         #expect(g.contains("p pause"))
     }
+
+    /// Watching: the sparkline row shows only what this process can know (the event rate),
+    /// never zeros for the writer's command rates and latency.
+    @Test func watchLeavesOutTheSparklinesItCannotKnow() {
+        var s = DashboardSnapshot.sample
+        s.readOnly = true
+        let g = render(120, 40, snapshot: s)
+        #expect(g.rows[1].contains("ev/s"))
+        #expect(!g.rows[1].contains("cmd/s"))
+        #expect(!g.rows[1].contains("p99"))
+    }
+
+    /// Watching with the writer gone: the status line says so instead of `durable`.
+    @Test func watchSaysWhenTheWriterIsGone() {
+        var s = DashboardSnapshot.sample
+        s.readOnly = true
+        s.load = .off
+        s.writerGone = true
+        let g = render(120, 40, snapshot: s)
+        #expect(g.rows[0].contains("NO WRITER: commands refused"))
+        #expect(!g.rows[0].contains("durable"))
+    }
 }
 
 extension String {

@@ -34,11 +34,47 @@ import Glibc
         }
     }
 
+    /// Keys pressed while going back replays the earlier steps are queued and run, not dropped.
+    @Test func keysPressedWhileGoingBackAreNotDropped() async throws {
+        try await withTemporaryDirectory { dir in
+            let tmux = try TmuxSession(command: "\(prismBinary) walkthrough commands-vs-queries --data \(dir)")
+            _ = try await tmux.waitForScreen(timeout: 30) { $0.contains("step 1 of 6") && !$0.contains("running") }
+            try tmux.keys("n")
+            _ = try await tmux.waitForScreen { $0.contains("step 2 of 6") && $0.contains("head #5") }
+            try tmux.keys("n")
+            _ = try await tmux.waitForScreen { $0.contains("step 3 of 6") && $0.contains("head #6") }
+            // Back (a replay on a fresh log), then at once next twice: both must be taken.
+            try tmux.keys("b")
+            try tmux.keys("n")
+            try tmux.keys("n")
+            let screen = try await tmux.waitForScreen(timeout: 30) { $0.contains("step 4 of 6") && !$0.contains("running") }
+            #expect(screen.contains("A rejected command appends nothing"))
+            try tmux.keys("q")
+            #expect(try await tmux.waitForExit() == 0)
+        }
+    }
+
+    /// At 80x24 the narration is longer than its box: the box says so, and Down pages it.
+    @Test func narrationPagesWithAMoreMarkerAt80x24() async throws {
+        try await withTemporaryDirectory { dir in
+            let tmux = try TmuxSession(command: "\(prismBinary) walkthrough commands-vs-queries --data \(dir)", width: 80, height: 24)
+            var screen = try await tmux.waitForScreen(timeout: 30) { $0.contains("step 1 of 6") && $0.contains("more: Down/PgDn") }
+            // The step is about the event tail, so the small screen shows it.
+            #expect(screen.contains("ProductRestocked"))
+            #expect(screen.contains("lines 1-4 of"))
+            try tmux.keys("NPage")
+            screen = try await tmux.waitForScreen { !$0.contains("lines 1-") && $0.contains("Up/PgUp") }
+            #expect(screen.contains("more: Down/PgDn") || screen.contains("of this text"))
+            try tmux.keys("q")
+            #expect(try await tmux.waitForExit() == 0)
+        }
+    }
+
     @Test func listsBuiltinsAndRejectsABadFileWithItsLine() async throws {
         let list = try await run(prismBinary, ["walkthrough"])
         #expect(list.code == 0)
         let names = list.stdout.split(separator: "\n").map { $0.split(separator: " ").first.map(String.init) ?? "" }
-        #expect(names == ["commands-vs-queries", "eventual-consistency", "rebuilding", "crash-recovery", "time-travel"])
+        #expect(names == ["commands-vs-queries", "eventual-consistency", "rebuilding", "crash-recovery", "time-travel", "streams-and-versions"])
 
         try await withTemporaryDirectory { dir in
             let file = dir + "/bad.md"

@@ -192,6 +192,41 @@ import Testing
         }
     }
 
+    /// After ENOSPC the log refuses appends until its tail is checked again; while the disk is
+    /// still full that check fails too, and once there is room the same open log takes appends
+    /// again, at the next position, with nothing lost and nothing of the failed batch visible.
+    @Test func afterEnospcTheLogRecoversWithoutReopeningOnceThereIsRoom() throws {
+        try withTemporaryDirectory { dir in
+            let faults = FaultInjector()
+            var options = LogOptions()
+            options.io = FileIO(faults: faults)
+            let log = try EventLog.open(directory: dir, options: options)
+            defer { log.close() }
+            for i in 0..<3 { _ = try log.append([event("s", payload: [UInt8(i)])]) }
+            #expect(log.recoverFromFailure() == nil, "nothing to recover from")
+            faults.fail(.write, errno: ENOSPC, partialFraction: 0.5)
+            #expect(throws: LogError.self) { try log.append([event("s", payload: Array(repeating: 9, count: 500))]) }
+            // Still full: the check (a synced head mark) fails, and appends are still refused.
+            faults.fail(.write, errno: ENOSPC, times: 1000)
+            let still = try #require(log.recoverFromFailure())
+            #expect(still.description.contains("No space left on device"), "\(still)")
+            #expect(throws: LogError.self) { try log.append([event("s")]) }
+            faults.clear()
+            #expect(log.recoverFromFailure() == nil)
+            #expect(log.head == 3)
+            let r = try log.append([event("s", payload: [7])])
+            #expect(r.firstPosition == 4)
+            #expect(try log.events(from: 1).map(\.streamVersion) == [1, 2, 3, 4])
+            #expect(try log.events(from: 4).first?.payload == [7])
+            log.close()
+            let again = try EventLog.open(directory: dir)
+            defer { again.close() }
+            #expect(again.report.truncation == nil)
+            #expect(again.head == 4)
+            #expect(try LogVerifier.verify(directory: dir).problems.isEmpty)
+        }
+    }
+
     @Test func eioOnFdatasyncFailsTheAppend() throws {
         try withTemporaryDirectory { dir in
             let faults = FaultInjector()

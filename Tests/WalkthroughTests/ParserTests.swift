@@ -86,6 +86,7 @@ import Testing
         ("# T\nsummary\n## S\ntext\n> highlight sidebar\n", 5, "cannot highlight"),
         ("# T\nsummary\n### S\ntext\n", 3, "unexpected heading"),
         ("# T\nsummary\n## S\ntext\n<!-- open\n", 5, "comment"),
+        ("# T\nsummary\n## S\ntext\n> send --id \(String(repeating: "x", count: 256)) restock MUG 1\n", 5, "at most 255 bytes"),
     ])
     func malformedFileNamesFileAndLine(text: String, line: Int, fragment: String) throws {
         let e = try #require(error(text))
@@ -101,7 +102,7 @@ import Testing
 
     @Test func atLeastFiveBuiltinsParseWithSummaries() throws {
         let all = try WalkthroughLibrary.builtins()
-        #expect(all.map(\.name) == ["commands-vs-queries", "eventual-consistency", "rebuilding", "crash-recovery", "time-travel"])
+        #expect(all.map(\.name) == ["commands-vs-queries", "eventual-consistency", "rebuilding", "crash-recovery", "time-travel", "streams-and-versions"])
         for w in all {
             #expect(!w.summary.isEmpty)
             #expect(w.steps.count >= 4, "\(w.name)")

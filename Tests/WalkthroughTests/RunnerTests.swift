@@ -25,39 +25,59 @@ func temporaryRoot() -> String {
     NSTemporaryDirectory() + "prism-walk-test-" + UUID().uuidString.prefix(8).lowercased()
 }
 
+/// Every built-in by name, in teaching order.
+let builtinNames: [String] = (try? WalkthroughLibrary.builtins().map(\.name)) ?? []
+
 /// The file log for every run, as the command line opens it.
 let fileOpener = StoreOpener.fileLog
 
-func runner(_ w: Walkthrough, expectTimeout: Duration = .seconds(10)) -> WalkthroughRunner {
+func runner(_ w: Walkthrough, expectTimeout: Duration = .seconds(10), width: Int = 120, height: Int = 40) -> WalkthroughRunner {
     WalkthroughRunner(
         walkthrough: w,
-        options: .init(rootDirectory: temporaryRoot(), opener: fileOpener, prismBinary: prismBinary, expectTimeout: expectTimeout))
+        options: .init(rootDirectory: temporaryRoot(), opener: fileOpener, prismBinary: prismBinary, expectTimeout: expectTimeout,
+                       screenWidth: width, screenHeight: height, tearTail: { try EventLog.leaveTornTail(directory: $0) }))
 }
 
 @Suite(.serialized) struct BuiltinRunTests {
+    static let sizes = [(120, 40), (80, 24)]
+
     /// Each built-in, headless against a real shop in a fresh folder, to its last step, with
-    /// every `expect` of every step holding.
-    @Test(arguments: ["commands-vs-queries", "eventual-consistency", "rebuilding", "crash-recovery", "time-travel"])
-    func builtinRunsToTheEndWithEveryExpectationHolding(name: String) async throws {
+    /// every `expect` and every `see` of every step holding on a 120x40 and an 80x24 screen.
+    @Test(arguments: builtinNames, [0, 1])
+    func builtinRunsToTheEndWithEveryExpectationHolding(name: String, size: Int) async throws {
+        let (width, height) = Self.sizes[size]
         let w = try #require(try WalkthroughLibrary.resolve(name))
         if w.needsChildWriter {
             try #require(FileManager.default.isExecutableFile(atPath: prismBinary), "no prism executable at \(prismBinary); set PRISM_BINARY")
         }
-        let r = runner(w)
+        let r = runner(w, width: width, height: height)
         try await r.start()
         var stepsRun = 1
-        #expect(await r.stepFailures == [], "step 1")
+        var failed = await r.stepFailures
+        #expect(failed.isEmpty, "step 1 at \(width)x\(height): \(failed)")
         while await r.next() {
             stepsRun += 1
-            #expect(await r.stepFailures == [], "step \(stepsRun)")
+            failed = await r.stepFailures
+            #expect(failed.isEmpty, "step \(stepsRun) at \(width)x\(height): \(failed)")
         }
         #expect(stepsRun == w.steps.count)
         #expect(await r.stepIndex == w.steps.count - 1)
-        #expect(await r.failures == [])
         if w.needsChildWriter {
             #expect(await r.dataDirectory.map { FileManager.default.fileExists(atPath: $0 + "/prism.sock") } == true)
         }
         await r.close()
+    }
+}
+
+@Suite struct BuiltinTextTests {
+    /// Every built-in step says what the learner must see, as a `see` the runs above check.
+    @Test(arguments: builtinNames)
+    func everyStepHasASee(name: String) throws {
+        let w = try #require(try WalkthroughLibrary.resolve(name))
+        for step in w.steps {
+            let hasSee = step.actions.contains { $0.isSee }
+            #expect(hasSee, "\(name): step \"\(step.title)\" has no `see`")
+        }
     }
 }
 
@@ -108,6 +128,51 @@ func runner(_ w: Walkthrough, expectTimeout: Duration = .seconds(10)) -> Walkthr
         await r.close()
     }
 
+    /// A `see` looks at the rendered screen: text that is not drawn fails with its line and
+    /// what the region shows instead; text that is drawn holds.
+    @Test func aSeeThatIsNotOnScreenFailsWithWhatIsThere() async throws {
+        let w = try WalkthroughParser.parse("""
+            # Looking
+            A walkthrough whose author looked at the wrong pane.
+            ## One
+            Register a mug.
+            > send register MUG 1299 Blue mug
+            > see shoppers MUG Blue mug $12.99
+            > see finance Blue mug
+            > see status head #1
+            """, file: "looking.md", name: "looking")
+        let r = runner(w, expectTimeout: .milliseconds(200), width: 80, height: 24)
+        try await r.start()
+        let failures = await r.failures
+        #expect(failures.count == 1, "\(failures)")
+        #expect(failures.first?.hasPrefix("looking.md:7: see finance Blue mug: not on the finance part of the 80x24 screen, which shows:") == true, "\(failures)")
+        #expect(failures.first?.contains("Revenue") == true)
+        await r.close()
+    }
+
+    /// `together` queues both commands before either is decided: the second is decided against
+    /// the stream as the first left it.
+    @Test func togetherDecidesTheSecondAgainstTheFirstsResult() async throws {
+        let w = try WalkthroughParser.parse("""
+            # Race
+            Two clerks.
+            > send register MUG 1299 Blue mug
+            > send restock MUG 5
+            > send place alice MUG:1
+            > send pay o-1 1299
+            ## One
+            Ship and cancel at once.
+            > together ship o-1 | cancel o-1 changed mind
+            > expect last.reply = rejected
+            > expect head = 5
+            > see message ship o-1: accepted position=5 | cancel o-1 changed mind: rejected
+            """, file: "race.md", name: "race")
+        let r = runner(w, expectTimeout: .milliseconds(500))
+        try await r.start()
+        #expect(await r.failures == [])
+        await r.close()
+    }
+
     @Test func anActionThatCannotRunStopsTheStepAndIsReported() async throws {
         let w = try WalkthroughParser.parse("""
             # Stopped
@@ -140,7 +205,7 @@ func runner(_ w: Walkthrough, expectTimeout: Duration = .seconds(10)) -> Walkthr
         #expect(narration.lines.count > 2)
         #expect(narration.lines.allSatisfy { $0.count <= 60 })
         #expect(s.head == 5)
-        #expect(s.message?.contains("step 2 of 6") == true)
+        #expect(s.message?.contains("accepted position=5") == true)
         #expect(s.finance?.outstandingCents == 5097)
         await r.close()
     }

@@ -24,7 +24,7 @@ import Glibc
 /// ``CommandId/maxBytes`` is refused before it is read, never cut and run.
 ///
 /// A first line starting with `!` is a load-control request instead (see `control(_:system:)`).
-/// `printf 'command - 15\nrestock MUG 10' | nc -U DIR/prism.sock` speaks the protocol by hand.
+/// `printf 'command - 14\nrestock MUG 10' | nc -U DIR/prism.sock` speaks the protocol by hand.
 public final class CommandEndpoint: Sendable {
     public let path: String
     private let listener: Int32
@@ -256,7 +256,9 @@ public final class CommandEndpoint: Sendable {
     /// Sends a load-control request (`pause`, `resume`, `rate N`, `status`; see `control`) to the
     /// writer serving `dataDirectory` and returns its answer line, or nil when no writer listens.
     public static func control(_ request: String, dataDirectory: String, timeoutSeconds: Double = 30) throws -> String? {
-        try exchange(Array(("!" + request + "\n").utf8), dataDirectory: dataDirectory, timeoutSeconds: timeoutSeconds)?.first
+        try exchange(
+            Array(("!" + request + "\n").utf8), dataDirectory: dataDirectory,
+            connectTimeoutSeconds: min(timeoutSeconds, defaultConnectTimeout), timeoutSeconds: timeoutSeconds)?.first
     }
 
     /// Sends one command to the writer serving `dataDirectory`. Returns nil when no writer is

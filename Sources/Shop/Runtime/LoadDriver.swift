@@ -20,7 +20,8 @@ public final class LoadDriver: Sendable {
         settings.withLock { $0.rate = rate }
         let thread = Thread { [weak self, done] in
             var clock = Pacer()
-            while let driver = self, driver.tick(&clock) { usleep(5_000) }
+            // Fast ticks at high rates, so that a small queue still feeds the writer fully.
+            while let driver = self, driver.tick(&clock) { usleep(driver.rate >= 10_000 ? 1_000 : 5_000) }
             done.signal()
         }
         thread.name = "prism-load"
@@ -33,6 +34,15 @@ public final class LoadDriver: Sendable {
     public func setRate(_ rate: Double) { settings.withLock { $0.rate = max(0, min(rate, 1_000_000)) } }
     public func pause() { settings.withLock { $0.paused = true } }
     public func resume() { settings.withLock { $0.paused = false } }
+
+    /// Generated commands queued at the writer at most. A client command is taken before the
+    /// queued generated ones, but it waits for the turn in progress and shares its own turn's
+    /// commit with the generated commands taken with it: this bounds both, so that at any rate
+    /// a client command waits behind at most two turns of this many generated commands (the
+    /// writer's own cap, 2,000, let a full load make client commands wait hundreds of times as
+    /// long as on an idle writer). Topped up every millisecond at high rates, it still offers
+    /// about 256k commands/s.
+    public static let queueCap = 256
 
     /// The rate steps of the dashboard's `+` and `-` keys.
     public static let rateSteps: [Double] = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000]
@@ -70,7 +80,7 @@ public final class LoadDriver: Sendable {
         pacer.due = min(pacer.due + rate * elapsed, max(1, rate))  // catch up at most one second
         // Never more than the writer's room for generated commands: a slow disk slows the load,
         // not memory, and a client command never waits behind more than one turn of load.
-        let room = max(0, writer.generatedPerTurn - writer.queuedGeneratedCount)
+        let room = max(0, min(writer.generatedPerTurn, Self.queueCap) - writer.queuedGeneratedCount)
         var n = min(Int(pacer.due), room)
         if n == 0 { return true }
         pacer.due -= Double(n)
