@@ -291,7 +291,8 @@ struct BenchCommands: ParsableCommand {
         do {
             let log = try benchStore(dir: store == nil ? directory : nil, store: store, durability: relaxed ? .relaxed : .full)
             do {
-                system = try ShopSystem(store: log, directory: directory, seed: 7, rate: 0, generatedPerTurn: max(inflight, 2_000), snapshots: DataOptions.snapshots(folder: directory, echo: true))
+                let folder = log is EventLog ? directory : nil
+                system = try ShopSystem(store: log, directory: folder, seed: 7, rate: 0, generatedPerTurn: max(inflight, 2_000), snapshots: DataOptions.snapshots(folder: folder, echo: true))
             } catch {
                 log.close()
                 throw error
