@@ -95,22 +95,21 @@ public final class CommandMetrics: Sendable {
         self.store = store
         let http = "prism_http_commands_total"
         let help = "Commands received over HTTP by outcome (accepted: durable; rejected: refused by a rule; invalid: did not parse; busy: writer queue full)."
-        httpAccepted = registry.makeCounter(name: http, labels: [("outcome", "accepted")], help: help)
-        httpRejected = registry.makeCounter(name: http, labels: [("outcome", "rejected")], help: help)
-        httpInvalid = registry.makeCounter(name: http, labels: [("outcome", "invalid")], help: help)
-        httpBusy = registry.makeCounter(name: http, labels: [("outcome", "busy")], help: help)
+        httpAccepted = registry.makeCounter(descriptor: .prism(http, help: help), labels: [("outcome", "accepted")])
+        httpRejected = registry.makeCounter(descriptor: .prism(http, help: help), labels: [("outcome", "rejected")])
+        httpInvalid = registry.makeCounter(descriptor: .prism(http, help: help), labels: [("outcome", "invalid")])
+        httpBusy = registry.makeCounter(descriptor: .prism(http, help: help), labels: [("outcome", "busy")])
         let all = "prism_commands_total"
         let allHelp = "Commands decided by the writer from every source (HTTP, the unix socket, the load generator)."
-        writerAccepted = registry.makeCounter(name: all, labels: [("outcome", "accepted")], help: allHelp)
-        writerRejected = registry.makeCounter(name: all, labels: [("outcome", "rejected")], help: allHelp)
-        head = registry.makeGauge(name: "prism_log_head", help: "Position of the last durable event.")
-        queueDepth = registry.makeGauge(name: "prism_writer_queue_depth", help: "Commands queued for the writer and not yet taken.")
+        writerAccepted = registry.makeCounter(descriptor: .prism(all, help: allHelp), labels: [("outcome", "accepted")])
+        writerRejected = registry.makeCounter(descriptor: .prism(all, help: allHelp), labels: [("outcome", "rejected")])
+        head = registry.makeGauge(descriptor: .prism("prism_log_head", help: "Position of the last durable event."))
+        queueDepth = registry.makeGauge(descriptor: .prism("prism_writer_queue_depth", help: "Commands queued for the writer and not yet taken."))
         commitLatency = registry.makeDurationHistogram(
-            name: "prism_group_commit_seconds",
+            descriptor: .prism("prism_group_commit_seconds", help: "Time of one group commit: the store's append of a round's batches, fsync included."),
             buckets: [.microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2),
                       .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
-                      .milliseconds(250), .seconds(1)],
-            help: "Time of one group commit: the store's append of a round's batches, fsync included.")
+                      .milliseconds(250), .seconds(1)])
         writer.onCommit { [commitLatency] nanos in commitLatency.recordNanoseconds(Int64(nanos)) }
     }
 
@@ -301,5 +300,13 @@ public enum ProcessMetrics {
             MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
             done = true
         }
+    }
+}
+
+extension MetricNameDescriptor {
+    /// A metric named in full (`prism_log_head`), with its help text. The whole name goes in
+    /// `metricName` and the unit stays empty, so the exposition shows exactly `name`.
+    static func prism(_ name: String, help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
     }
 }

@@ -173,14 +173,14 @@ final class QueryMetrics: Sendable {
         self.registry = registry
         checkpoints = views.map { view in
             (view,
-             registry.makeGauge(name: "prism_view_checkpoint", labels: [("view", view.name)], help: "Last position applied to the published view."),
-             registry.makeGauge(name: "prism_view_lag_events", labels: [("view", view.name)], help: "Events the view is behind the head."))
+             registry.makeGauge(descriptor: .prism("prism_view_checkpoint", help: "Last position applied to the published view."), labels: [("view", view.name)]),
+             registry.makeGauge(descriptor: .prism("prism_view_lag_events", help: "Events the view is behind the head."), labels: [("view", view.name)]))
         }
-        headGauge = registry.makeGauge(name: "prism_log_head", help: "Position of the last event this service has seen in the log.")
-        lagMs = registry.makeGauge(name: "prism_query_lag_milliseconds", help: "Age of the oldest event not yet in every view.")
-        reads = registry.makeCounter(name: "prism_view_reads_total", help: "View reads answered (GET /views and /views/{name}).")
-        timeouts = registry.makeCounter(name: "prism_view_read_timeouts_total", help: "Reads with atLeast that timed out (504).")
-        streams = registry.makeGauge(name: "prism_view_streams", help: "Open Server-Sent Events streams.")
+        headGauge = registry.makeGauge(descriptor: .prism("prism_log_head", help: "Position of the last event this service has seen in the log."))
+        lagMs = registry.makeGauge(descriptor: .prism("prism_query_lag_milliseconds", help: "Age of the oldest event not yet in every view."))
+        reads = registry.makeCounter(descriptor: .prism("prism_view_reads_total", help: "View reads answered (GET /views and /views/{name})."))
+        timeouts = registry.makeCounter(descriptor: .prism("prism_view_read_timeouts_total", help: "Reads with atLeast that timed out (504)."))
+        streams = registry.makeGauge(descriptor: .prism("prism_view_streams", help: "Open Server-Sent Events streams."))
     }
 
     func exposition() -> ByteBuffer {
