@@ -12,14 +12,12 @@ import Synchronization
 /// and async waits, subscriptions. Its limits match the file log's (names, record size), so a
 /// command that one store refuses, the other refuses too.
 public final class InMemoryEventStore: EventStore, @unchecked Sendable {
-    // @unchecked: mutable state is inside `state` (a Mutex); `session` and `changed` are locks.
+    // @unchecked: mutable state is inside `state` (a Mutex); `session` is a lock.
 
     struct State {
         /// One chunk per append call, oldest first.
-        var chunks: [MemoryChunk] = []
+        var chunks: [PackedEventChunk] = []
         var streamVersions: [String: UInt64] = [:]
-        var waiters: [(id: UInt64, after: UInt64, continuation: CheckedContinuation<Void, Never>)] = []
-        var nextWaiter: UInt64 = 0
         var closed = false
     }
 
@@ -33,8 +31,8 @@ public final class InMemoryEventStore: EventStore, @unchecked Sendable {
     private let headValue = Atomic<UInt64>(0)
     /// Held for a whole append session (and for every plain append, which is a session of one).
     private let session = NSLock()
-    /// Broadcast whenever the head moves or the store closes, for blocking waiters.
-    private let changed = NSCondition()
+    /// Woken whenever the head moves or the store closes.
+    private let waiters = HeadWaiters()
     private let clock: @Sendable () -> Int64
 
     public init(clock: @escaping @Sendable () -> Int64 = InMemoryEventStore.wallClock) {
@@ -99,8 +97,8 @@ public final class InMemoryEventStore: EventStore, @unchecked Sendable {
         let now = clock()
         var results: [Result<AppendResult, StoreError>] = []
         results.reserveCapacity(batches.count)
-        let builder = MemoryChunk.Builder()
-        let ready = state.withLock { s -> [CheckedContinuation<Void, Never>]? in
+        let builder = MemoryChunkBuilder()
+        let moved = state.withLock { s -> UInt64? in
             if s.closed {
                 results = batches.map { _ in .failure(StoreError(.closed, "the store is closed")) }
                 return nil
@@ -121,22 +119,12 @@ public final class InMemoryEventStore: EventStore, @unchecked Sendable {
                 }
                 results.append(.success(AppendResult(firstPosition: first, lastPosition: next - 1)))
             }
-            guard let chunk = builder.build() else { return [] }
+            guard let chunk = builder.build() else { return nil }
             s.chunks.append(chunk)
             headValue.store(chunk.lastPosition, ordering: .releasing)
-            var ready: [CheckedContinuation<Void, Never>] = []
-            s.waiters.removeAll { w in
-                if w.after < chunk.lastPosition { ready.append(w.continuation); return true }
-                return false
-            }
-            return ready
+            return chunk.lastPosition
         }
-        if let ready {
-            for c in ready { c.resume() }
-            changed.lock()
-            changed.broadcast()
-            changed.unlock()
-        }
+        if let moved { waiters.headMoved(to: moved) }
         return results
     }
 
@@ -194,7 +182,7 @@ public final class InMemoryEventStore: EventStore, @unchecked Sendable {
         return EventBatch(storage: chunk, first: from, last: min(chunk.lastPosition, limit))
     }
 
-    static func chunk(containing position: UInt64, in chunks: [MemoryChunk]) -> MemoryChunk? {
+    static func chunk(containing position: UInt64, in chunks: [PackedEventChunk]) -> PackedEventChunk? {
         guard let first = chunks.first, let last = chunks.last,
               position >= first.firstPosition, position <= last.lastPosition else { return nil }
         var lo = 0, hi = chunks.count - 1
@@ -208,120 +196,42 @@ public final class InMemoryEventStore: EventStore, @unchecked Sendable {
     // MARK: Waiting
 
     public func waitForHead(after position: UInt64, timeout: Duration) -> Bool {
-        let deadline = Date().addingTimeInterval(
-            Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18)
-        changed.lock()
-        defer { changed.unlock() }
-        while head <= position && !isClosed {
-            if !changed.wait(until: deadline) { break }
-        }
-        return head > position
+        waiters.wait(after: position, timeout: timeout) { head }
     }
 
     public func waitForHead(after position: UInt64) async {
-        let id = state.withLock { s -> UInt64 in s.nextWaiter += 1; return s.nextWaiter }
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-                let now = state.withLock { s -> Bool in
-                    if s.closed || head > position || Task.isCancelled { return true }
-                    s.waiters.append((id, position, c))
-                    return false
-                }
-                if now { c.resume() }
-            }
-        } onCancel: {
-            let c = state.withLock { s -> CheckedContinuation<Void, Never>? in
-                guard let i = s.waiters.firstIndex(where: { $0.id == id }) else { return nil }
-                return s.waiters.remove(at: i).continuation
-            }
-            c?.resume()
-        }
+        await waiters.wait(after: position) { head }
     }
 
     public func close() {
-        let waiters = state.withLock { s -> [CheckedContinuation<Void, Never>] in
-            s.closed = true
-            defer { s.waiters.removeAll() }
-            return s.waiters.map(\.continuation)
-        }
-        for w in waiters { w.resume() }
-        changed.lock()
-        changed.broadcast()
-        changed.unlock()
+        state.withLock { $0.closed = true }
+        waiters.close()
     }
+
 }
 
-/// The events of one append call, in one byte buffer: stream, type, command id and payload of
-/// each event back to back, with their lengths and metadata beside them.
-final class MemoryChunk: EventBatchStorage {
-    struct Entry {
-        var streamVersion: UInt64
-        var timestamp: Int64
-        var offset: Int
-        var streamCount: Int
-        var typeCount: Int
-        var idCount: Int
-        var payloadCount: Int
-        var endsBatch: Bool
+/// Collects the events of one append call into a ``PackedEventChunk``; used under the memory
+/// store's lock only.
+final class MemoryChunkBuilder {
+    var first: UInt64 = 0
+    var bytes: [UInt8] = []
+    var entries: [PackedEventChunk.Entry] = []
+
+    func add(_ event: NewEvent, position: UInt64, streamVersion: UInt64, timestamp: Int64, endsBatch: Bool) {
+        if entries.isEmpty { first = position }
+        let offset = bytes.count
+        bytes.append(contentsOf: event.stream.utf8)
+        bytes.append(contentsOf: event.type.utf8)
+        if let id = event.commandId { bytes.append(contentsOf: id.utf8) }
+        bytes.append(contentsOf: event.payload)
+        entries.append(PackedEventChunk.Entry(
+            streamVersion: streamVersion, timestamp: timestamp, offset: offset,
+            streamCount: event.stream.utf8.count, typeCount: event.type.utf8.count,
+            idCount: event.commandId?.utf8.count ?? 0, payloadCount: event.payload.count,
+            endsBatch: endsBatch))
     }
 
-    let firstPosition: UInt64
-    let bytes: [UInt8]
-    let entries: [Entry]
-    var lastPosition: UInt64 { firstPosition + UInt64(entries.count) - 1 }
-
-    init(firstPosition: UInt64, bytes: [UInt8], entries: [Entry]) {
-        self.firstPosition = firstPosition
-        self.bytes = bytes
-        self.entries = entries
-    }
-
-    /// Collects events for a chunk; used under the store's lock only.
-    final class Builder {
-        var first: UInt64 = 0
-        var bytes: [UInt8] = []
-        var entries: [Entry] = []
-
-        func add(_ event: NewEvent, position: UInt64, streamVersion: UInt64, timestamp: Int64, endsBatch: Bool) {
-            if entries.isEmpty { first = position }
-            let offset = bytes.count
-            bytes.append(contentsOf: event.stream.utf8)
-            bytes.append(contentsOf: event.type.utf8)
-            if let id = event.commandId { bytes.append(contentsOf: id.utf8) }
-            bytes.append(contentsOf: event.payload)
-            entries.append(Entry(
-                streamVersion: streamVersion, timestamp: timestamp, offset: offset,
-                streamCount: event.stream.utf8.count, typeCount: event.type.utf8.count,
-                idCount: event.commandId?.utf8.count ?? 0, payloadCount: event.payload.count,
-                endsBatch: endsBatch))
-        }
-
-        func build() -> MemoryChunk? {
-            entries.isEmpty ? nil : MemoryChunk(firstPosition: first, bytes: bytes, entries: entries)
-        }
-    }
-
-    func forEach(from: UInt64, through: UInt64, _ body: (EventView) throws -> Bool) rethrows -> Bool {
-        let lo = from > firstPosition ? Int(from - firstPosition) : 0
-        let hi = through >= lastPosition ? entries.count - 1 : Int(through) - Int(firstPosition)
-        guard lo <= hi else { return true }
-        return try bytes.withUnsafeBytes { raw in
-            for i in lo...hi {
-                let e = entries[i]
-                var at = e.offset
-                func take(_ n: Int) -> UnsafeRawBufferPointer {
-                    defer { at += n }
-                    return UnsafeRawBufferPointer(rebasing: raw[at..<(at + n)])
-                }
-                let stream = take(e.streamCount), type = take(e.typeCount)
-                let id = take(e.idCount), payload = take(e.payloadCount)
-                let view = EventView(
-                    position: firstPosition + UInt64(i), streamVersion: e.streamVersion,
-                    timestampNanos: e.timestamp, streamBytes: stream, typeBytes: type,
-                    payload: payload, commandIdBytes: id, endsBatch: e.endsBatch)
-                if try !body(view) { return false }
-            }
-            return true
-        }
+    func build() -> PackedEventChunk? {
+        entries.isEmpty ? nil : PackedEventChunk(firstPosition: first, bytes: bytes, entries: entries)
     }
 }

@@ -66,12 +66,8 @@ public final class PostgresStore: EventStore, @unchecked Sendable {
     /// under `sessionLock`.
     fileprivate var versions: [String: UInt64]?
     fileprivate var versionsHead: UInt64 = 0
-    private let changed = NSCondition()
-    private struct Waiters {
-        var list: [(id: UInt64, after: UInt64, continuation: CheckedContinuation<Void, Never>)] = []
-        var next: UInt64 = 0
-    }
-    private let waiters = Mutex<Waiters>(Waiters())
+    /// Woken whenever the head moves or the store closes.
+    private let waiters = HeadWaiters()
     private let followerWake = DispatchSemaphore(value: 0)
     private let followerDone = DispatchSemaphore(value: 0)
 
@@ -156,18 +152,7 @@ public final class PostgresStore: EventStore, @unchecked Sendable {
             current = original
         }
         guard current < position else { return }
-        let ready = waiters.withLock { w -> [CheckedContinuation<Void, Never>] in
-            var ready: [CheckedContinuation<Void, Never>] = []
-            w.list.removeAll { entry in
-                if entry.after < position { ready.append(entry.continuation); return true }
-                return false
-            }
-            return ready
-        }
-        for c in ready { c.resume() }
-        changed.lock()
-        changed.broadcast()
-        changed.unlock()
+        waiters.headMoved(to: position)
     }
 
     // MARK: Appending
@@ -253,7 +238,7 @@ public final class PostgresStore: EventStore, @unchecked Sendable {
     }
 
     /// The rows `from...through` (all committed: `through` is at most the head), as one chunk.
-    private func fetch(from: UInt64, through: UInt64) throws -> PostgresChunk {
+    private func fetch(from: UInt64, through: UInt64) throws -> PackedEventChunk {
         try retrying {
             try readers.with { link in
                 let builder = PostgresChunk.Builder(from: from)
@@ -331,34 +316,11 @@ public final class PostgresStore: EventStore, @unchecked Sendable {
     // MARK: Waiting
 
     public func waitForHead(after position: UInt64, timeout: Duration) -> Bool {
-        let deadline = Date().addingTimeInterval(
-            Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18)
-        changed.lock()
-        defer { changed.unlock() }
-        while head <= position && !isClosed {
-            if !changed.wait(until: deadline) { break }
-        }
-        return head > position
+        waiters.wait(after: position, timeout: timeout) { head }
     }
 
     public func waitForHead(after position: UInt64) async {
-        let id = waiters.withLock { w -> UInt64 in w.next += 1; return w.next }
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-                let now = waiters.withLock { w -> Bool in
-                    if isClosed || head > position || Task.isCancelled { return true }
-                    w.list.append((id, position, c))
-                    return false
-                }
-                if now { c.resume() }
-            }
-        } onCancel: {
-            let c = waiters.withLock { w -> CheckedContinuation<Void, Never>? in
-                guard let i = w.list.firstIndex(where: { $0.id == id }) else { return nil }
-                return w.list.remove(at: i).continuation
-            }
-            c?.resume()
-        }
+        await waiters.wait(after: position) { head }
     }
 
     public func close() {
@@ -369,14 +331,7 @@ public final class PostgresStore: EventStore, @unchecked Sendable {
         writer?.drop()
         sessionLock.unlock()
         readers.closeAll()
-        let ready = waiters.withLock { w -> [CheckedContinuation<Void, Never>] in
-            defer { w.list.removeAll() }
-            return w.list.map(\.continuation)
-        }
-        for c in ready { c.resume() }
-        changed.lock()
-        changed.broadcast()
-        changed.unlock()
+        waiters.close()
     }
 
     // MARK: Status
