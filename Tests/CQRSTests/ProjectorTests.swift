@@ -248,9 +248,11 @@ import Testing
                 #expect(status.lagEvents == 0 && status.lagMilliseconds == 0 && status.checkpoint == p1 && status.head == p1)
             }
 
-            system.setDelay(projector: "support", milliseconds: 1_500)
+            // Long enough that the checks below run inside the pause even when the suite keeps
+            // the two cooperative threads busy (at 1.5 s, support had once caught up already).
+            system.setDelay(projector: "support", milliseconds: 4_000)
             let p2 = await accept(system, "restock MUG 10")
-            #expect(await system.support.waitUntil(position: p2, timeout: .seconds(5)))
+            #expect(await system.support.waitUntil(position: p2, timeout: .seconds(10)))
             let p3 = await accept(system, "restock MUG 10")
             // Support now sleeps after its batch while the head has moved on.
             let behind = system.support.status
@@ -260,7 +262,7 @@ import Testing
             #expect(await system.finance.waitUntil(position: p3, timeout: .seconds(1)))
             #expect(system.finance.status.state == .live)
 
-            #expect(await system.support.waitUntil(position: p3, timeout: .seconds(5)))
+            #expect(await system.support.waitUntil(position: p3, timeout: .seconds(10)))
             #expect(await Self.eventually(2) { system.support.status.state == .live })
             #expect(system.support.status.lagEvents == 0)
             system.setDelay(projector: "support", milliseconds: 0)
